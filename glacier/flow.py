@@ -1,0 +1,85 @@
+"""The FlowModel interface that joins solvers, emulators and the evolution driver.
+
+A flow model maps a validated 2-D state (``thk``, ``usurf``, ``topg``, ``arrhenius``,
+``slidingco`` on a regular (y, x) grid, m / MPa / a) to the six velocity fields
+``ubar, vbar, uvelsurf, vvelsurf, uvelbase, vvelbase`` in m a-1 on the same grid, zero where
+there is no ice. The Stokes solver, the hybrid SIA+SSA solver, the closed-form SIA and every
+emulator implement it, so callers swap them freely, as IGM swaps its ice-flow component.
+"""
+
+from typing import Callable, Protocol, runtime_checkable
+
+import numpy as np
+import xarray as xr
+
+from glacier.errors import InputError
+from glacier.fields import VELOCITY_FIELDS, with_units
+
+
+@runtime_checkable
+class FlowModel(Protocol):
+    """Anything with a ``name`` and a ``velocity(state, guess=None) -> Dataset`` method.
+
+    ``guess`` is an earlier velocity Dataset on the same grid (e.g. the previous snapshot) that
+    iterative solvers may use as a warm start; others ignore it. The returned Dataset holds the
+    six VELOCITY_FIELDS (m a-1) and may carry a ``solver_report`` attribute (a dict: converged,
+    iterations, wall time, DOFs).
+    """
+
+    name: str
+
+    def velocity(self, state: xr.Dataset, guess: xr.Dataset | None = None) -> xr.Dataset: ...
+
+
+def velocity_dataset(state: xr.Dataset, fields: dict[str, np.ndarray], report=None) -> xr.Dataset:
+    """Package the six velocity arrays (m a-1) on the grid of ``state``, zero where thk <= 0."""
+    missing = [f for f in VELOCITY_FIELDS if f not in fields]
+    if missing:
+        raise ValueError(f"flow model returned no {missing}")
+    ice = state.thk.values > 0
+    ds = xr.Dataset(
+        {k: (("y", "x"), np.where(ice, np.asarray(fields[k], dtype=float), 0.0))
+         for k in VELOCITY_FIELDS},
+        coords={"x": state.x, "y": state.y},
+    )
+    if report is not None:
+        ds.attrs["solver_report"] = report
+    return with_units(ds)
+
+
+_REGISTRY: dict[str, Callable[..., FlowModel]] = {}
+
+
+def register(name: str):
+    """Decorator: register a factory ``f(**options) -> FlowModel`` under ``name``."""
+    def deco(factory):
+        _REGISTRY[name] = factory
+        return factory
+    return deco
+
+
+def _load_builtin_models() -> None:
+    # Importing the solver packages registers their models; they are imported lazily because
+    # Firedrake takes seconds to import and the closed-form models do not need it.
+    import importlib
+    for module in ("glacier.sia", "sia_ssa_solver", "stokes_solver", "emulator"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+def available_models() -> list[str]:
+    """Names of the registered flow models."""
+    _load_builtin_models()
+    return sorted(_REGISTRY)
+
+
+def get_flow_model(name: str, **options) -> FlowModel:
+    """Build the flow model registered under ``name`` with its options."""
+    if name not in _REGISTRY:
+        _load_builtin_models()
+    if name not in _REGISTRY:
+        raise InputError(f"unknown flow model '{name}'; available: {available_models()}")
+    return _REGISTRY[name](**options)

@@ -1,0 +1,79 @@
+"""Reading states from NetCDF/Zarr and writing datasets atomically.
+
+An IGM ``geology.nc`` (or any NetCDF/Zarr with x, y coordinates and IGM field names) loads as it
+is. Writes go to a temporary name beside the target and are moved into place when complete, so
+an interrupted run never leaves a half-written file under its final name.
+"""
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import xarray as xr
+
+from glacier.errors import InputError
+from glacier.fields import complete_state, with_units
+from glacier.validation import validate_state
+
+
+def open_dataset(path: str | os.PathLike) -> xr.Dataset:
+    """Open a NetCDF file or Zarr store into memory; raise InputError if it cannot be read."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"input file '{path}' does not exist")
+    try:
+        if path.is_dir() or path.suffix == ".zarr":
+            return xr.open_zarr(path).load()
+        with xr.open_dataset(path) as ds:
+            return ds.load()
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read '{path}' as NetCDF or Zarr: {exc}") from exc
+
+
+def read_state(path: str | os.PathLike, **overrides: float) -> xr.Dataset:
+    """Read a gridded state, complete what can be derived, validate it and return it.
+
+    ``overrides`` (e.g. ``arrhenius=78``) replace fields by constants. A state needs ``usurf``
+    or ``topg``; ``thk`` defaults to 0. Extra variables are kept; a leading ``time`` axis of
+    length one is dropped.
+    """
+    ds = open_dataset(path)
+    for dim in [d for d in ds.dims if d not in ("x", "y")]:
+        if ds.sizes[dim] != 1:
+            raise InputError(f"'{path}' has a dimension '{dim}' of length {ds.sizes[dim]}; "
+                             "select one time or sample first")
+        ds = ds.isel({dim: 0}, drop=True)
+    if "usurf" not in ds and "topg" not in ds:
+        raise InputError(f"'{path}' has neither 'usurf' nor 'topg' (found {sorted(ds.data_vars)})")
+    state = complete_state(ds, **{k: v for k, v in overrides.items() if v is not None})
+    return validate_state(state)
+
+
+def write_dataset(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write ``ds`` to NetCDF (``.nc``) or Zarr (``.zarr``) atomically; return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    ds = with_units(ds)
+    try:
+        if path.suffix == ".zarr":
+            ds.to_zarr(tmp, mode="w", consolidated=False)
+        else:
+            ds.to_netcdf(tmp)
+        replace_path(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+    return path
+
+
+def replace_path(src: Path, dst: Path) -> None:
+    """Move a finished file or folder ``src`` onto ``dst``, replacing what was there."""
+    if dst.is_dir() and not dst.is_symlink():
+        old = dst.with_name(f".{dst.name}.old-{uuid.uuid4().hex[:8]}")
+        os.replace(dst, old)
+        os.replace(src, dst)
+        shutil.rmtree(old)
+    else:
+        os.replace(src, dst)

@@ -1,0 +1,54 @@
+"""The icebench command: help, info, evolve on the bundled Aletsch topography."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import xarray as xr
+
+from glacier.geometry import TOPOGRAPHIES
+from icebench.cli import main
+
+
+def test_help_lists_subcommands():
+    out = subprocess.run([sys.executable, "-m", "icebench.cli", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    for command in ("info", "evolve"):
+        assert command in out
+
+
+def test_info_json(capsys):
+    assert main(["info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["cores"] >= 1
+    assert info["petsc"].startswith("3.26")
+    assert info["firedrake"] and info["keras"] and info["zarr"].startswith("3.")
+
+
+def test_evolve_grows_aletsch(tmp_path):
+    """icebench evolve --model sia --input aletsch --years 100 --ela 3000 grows ice in the mask."""
+    out = tmp_path / "run.nc"
+    code = main(["-q", "evolve", "--model", "sia", "--input", str(TOPOGRAPHIES["aletsch_100m"]),
+                 "--years", "100", "--ela", "3000", "--output", str(out)])
+    assert code == 0
+    run = xr.open_dataset(out)
+    inside = run.icemask.values > 0.5
+    thk = run.thk.values
+    assert np.all(thk[0] == 0)
+    vol = [(t[inside]).sum() for t in thk]
+    assert np.all(np.diff(vol) > 0), "ice volume inside the mask must grow every snapshot"
+    assert thk[-1][inside].max() > 50.0
+    assert thk[-1][~inside].max() < 1.0 + 1e-9 or thk[-1][~inside].sum() < 1e-3 * thk[-1].sum()
+    assert run.thk.attrs["units"] == "m" and run.ubar.attrs["units"] == "m a-1"
+
+
+def test_evolve_reports_bad_input(tmp_path, capsys):
+    bad = tmp_path / "bad.nc"
+    xr.Dataset({"usurf": (("y", "x"), np.full((5, 5), np.nan))},
+               coords={"x": np.arange(5.0), "y": np.arange(5.0)}).to_netcdf(bad)
+    code = main(["evolve", "--input", str(bad), "--years", "1", "--ela", "3000",
+                 "--output", str(tmp_path / "o.nc")])
+    assert code == 2
+    assert "'usurf' has a NaN at cell (j=0, i=0)" in capsys.readouterr().err
+    assert not (tmp_path / "o.nc").exists()
