@@ -17,20 +17,23 @@ from glacier.errors import InputError, SolverError
 from glacier.fields import VELOCITY_FIELDS, grid_spacing, with_units
 from glacier.flow import FlowModel
 from glacier.progress import log, progress
-from glacier.transport import cfl_time_step, step_thickness
+from glacier.transport import cfl_time_step, diffusive_time_step, step_thickness
 from glacier.validation import validate_state
 
 
 @dataclass
 class EvolveSettings:
     """Time stepping: run ``years`` (a), snapshot every ``output_interval`` (a), CFL number,
-    largest step ``dt_max`` (a), velocity update interval (a; 0 = every step)."""
+    largest step ``dt_max`` (a), velocity update interval (a; 0 = every step), and whether the
+    step also obeys the diffusive limit of the deformation flux (``diffusive_limit``; the
+    velocity CFL alone lets steep, thick SIA ice oscillate)."""
 
     years: float
     output_interval: float = 10.0
     cfl: float = 0.3
     dt_max: float = 1.0
     velocity_interval: float = 0.0
+    diffusive_limit: bool = True
 
     def __post_init__(self):
         if self.years <= 0:
@@ -90,6 +93,9 @@ def evolve(state: xr.Dataset, flow_model: FlowModel, smb_model, settings: Evolve
                     break
             u, v = vel.ubar.values, vel.vbar.values
             dt = cfl_time_step(u, v, dx, settings.cfl, settings.dt_max)
+            if settings.diffusive_limit:
+                dt = min(dt, diffusive_time_step(state.thk.values, u, v, vel.uvelbase.values,
+                                                 vel.vvelbase.values, state.usurf.values, dx))
             dt = min(dt, out_times[next_out] - t)
             thk, dclip = step_thickness(state.thk.values, u, v, smb, dx, dt)
             if not np.all(np.isfinite(thk)):

@@ -127,3 +127,13 @@ def halfar_state(nx: int, extent: float, h0: float, r0: float, arrhenius: float,
     t = halfar_t0(h0, r0, arrhenius) if t is None else t
     thk = halfar_thickness(np.hypot(X, Y), t, h0, r0, arrhenius)
     return make_state(x, x, topg=np.zeros_like(thk), thk=thk, arrhenius=np.full_like(thk, arrhenius))
+
+
+def build_domain(spec: dict, resolution: float) -> xr.Dataset:
+    """A domain from its config entry: ``{"topography": name, "x0", "y0", "nx", "ny"}`` for a
+    real DEM window, or ``{"synthetic_seed": s, "nx", "ny"}`` for a synthetic valley."""
+    if "topography" in spec:
+        return topography_window(spec["topography"], resolution=resolution, x0=spec.get("x0"),
+                                 y0=spec.get("y0"), nx=spec.get("nx"), ny=spec.get("ny"))
+    return synthetic_valley(int(spec["synthetic_seed"]), nx=spec.get("nx", 64),
+                            ny=spec.get("ny", 48), resolution=resolution)

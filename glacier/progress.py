@@ -23,3 +23,10 @@ def progress(description: str, total: float, enabled: bool = True):
             if enabled and message:
                 log.info("%s: %s", description, message)
         yield advance
+
+
+def log_to_file(path: str) -> logging.Logger:
+    """Send icebench's log lines to ``path`` (a workflow rule's log file); return the logger."""
+    logging.basicConfig(filename=path, level=logging.INFO, force=True,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    return log

@@ -40,6 +40,22 @@ def cfl_time_step(ubar: np.ndarray, vbar: np.ndarray, dx: float, cfl: float = 0.
     return dt_max if speed == 0 else min(dt_max, cfl * dx / speed)
 
 
+def diffusive_time_step(thk, ubar, vbar, ubase, vbase, usurf, dx, safety: float = 0.25):
+    """Stability limit (a) of the explicit step for the diffusive (deformation) part of the flow.
+
+    The deformation flux H (u_bar - u_base) behaves like -D grad s with an effective diffusivity
+    D = H |u_bar - u_base| / |grad s| (m2 a-1; the SIA's D exactly when the flow is SIA), and
+    forward Euler on a 2-D diffusion needs dt <= dx^2 / (4 D); ``safety`` multiplies dx^2 / D.
+    """
+    dsdy, dsdx = np.gradient(usurf, dx)
+    slope = np.hypot(dsdx, dsdy)
+    deform = np.hypot(ubar - ubase, vbar - vbase)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        diff = np.where(slope > 1e-6, thk * deform / slope, 0.0)
+    d_max = diff.max(initial=0.0)
+    return np.inf if d_max == 0 else safety * dx * dx / d_max
+
+
 def step_thickness(thk, ubar, vbar, smb, dx, dt):
     """Advance thickness (m) by ``dt`` (a); returns (new thickness, ice volume removed by
     clipping negative thickness to zero, in m3: ablation larger than the ice present)."""
