@@ -19,4 +19,4 @@ test: install
 	$(ICEBENCH_ENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 test-slow: install
-	$(ICEBENCH_ENV)/bin/python -m pytest -m slow $(PYTEST_ARGS)
+	ICEBENCH_TEST_SCALE=full $(ICEBENCH_ENV)/bin/python -m pytest -m slow $(PYTEST_ARGS)

@@ -24,7 +24,7 @@ def open_dataset(path: str | os.PathLike) -> xr.Dataset:
         raise InputError(f"input file '{path}' does not exist")
     try:
         if path.is_dir() or path.suffix == ".zarr":
-            return xr.open_zarr(path).load()
+            return xr.open_zarr(path, consolidated=False).load()
         with xr.open_dataset(path) as ds:
             return ds.load()
     except (OSError, ValueError) as exc:

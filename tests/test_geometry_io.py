@@ -1,0 +1,81 @@
+"""Domains (DEM windows, synthetic valleys, Halfar dome) and NetCDF/Zarr I/O."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from glacier.errors import InputError
+from glacier.geometry import (TOPOGRAPHIES, build_domain, halfar_state, halfar_thickness,
+                              halfar_t0, synthetic_valley, topography_window)
+from glacier.io import read_state, write_dataset
+from glacier.validation import validate_state
+
+
+@pytest.mark.parametrize("name", sorted(TOPOGRAPHIES))
+def test_bundled_topographies_load_as_they_are(name):
+    state = read_state(TOPOGRAPHIES[name])
+    assert state.thk.max() == 0 and np.allclose(state.topg, state.usurf)
+    assert state.usurf.attrs["units"] == "m"
+    assert float(state.x[1] - state.x[0]) == float(name.split("_")[1][:-1])
+
+
+def test_topography_window_resamples():
+    win = topography_window("linth_200m", resolution=400.0, nx=16, ny=12)
+    validate_state(win)
+    assert win.sizes == {"y": 12, "x": 16}
+    assert float(win.x[1] - win.x[0]) == 400.0
+    with pytest.raises(InputError, match="leaves the DEM"):
+        topography_window("linth_200m", nx=1000, ny=10)
+
+
+def test_aletsch_window_keeps_icemask():
+    win = topography_window("aletsch_100m", resolution=200.0)
+    assert set(np.unique(win.icemask.values)) == {0.0, 1.0}
+
+
+def test_synthetic_valleys_are_seeded():
+    a, b, c = synthetic_valley(3), synthetic_valley(3), synthetic_valley(4)
+    xr.testing.assert_identical(a, b)
+    assert not np.allclose(a.topg, c.topg)
+    validate_state(a)
+    # a valley: the floor falls along x and the walls rise across it
+    assert a.topg.isel(x=0).min() > a.topg.isel(x=-1).min() + 500
+
+
+def test_build_domain_from_config_entries():
+    assert build_domain({"synthetic_seed": 1, "nx": 20, "ny": 16}, 100.0).sizes == {"y": 16, "x": 20}
+    assert build_domain({"topography": "ticino_200m", "nx": 10, "ny": 10}, 200.0).sizes["x"] == 10
+
+
+def test_halfar_solution_conserves_volume_in_time():
+    """Halfar's dome keeps its volume: V(t) = const (quadrature on a fine grid)."""
+    r = np.linspace(0, 30e3, 30001)
+    t0 = halfar_t0(500.0, 10e3, 78.0)
+    vols = [np.trapezoid(2 * np.pi * r * halfar_thickness(r, t, 500.0, 10e3, 78.0), r)
+            for t in (t0, 3 * t0, 30 * t0)]
+    np.testing.assert_allclose(vols, vols[0], rtol=1e-4)
+    assert halfar_state(20, 15e3, 500.0, 10e3, 78.0).thk.max() > 450
+
+
+def test_write_is_atomic_and_roundtrips(tmp_path, small_state):
+    for name in ("s.nc", "s.zarr"):
+        path = write_dataset(small_state, tmp_path / name)
+        back = read_state(path)
+        np.testing.assert_allclose(back.thk, small_state.thk)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_failed_write_leaves_nothing(tmp_path, small_state):
+    bad = small_state.assign(obj=(("y", "x"), np.full(small_state.thk.shape, object())))
+    with pytest.raises(Exception):
+        write_dataset(bad, tmp_path / "bad.nc")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_file_and_missing_elevation(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        read_state(tmp_path / "none.nc")
+    xr.Dataset({"thk": (("y", "x"), np.zeros((4, 4)))},
+               coords={"x": np.arange(4.0), "y": np.arange(4.0)}).to_netcdf(tmp_path / "t.nc")
+    with pytest.raises(InputError, match="neither 'usurf' nor 'topg'"):
+        read_state(tmp_path / "t.nc")
