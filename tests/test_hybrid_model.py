@@ -1,0 +1,136 @@
+"""The hybrid flow model: interface, ice-free cells, warm starts, its two limits (SIA under
+high friction, SSA for stiff ice) and ``icebench solve --model hybrid`` on a grown Aletsch."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from glacier.errors import InputError
+from glacier.evolve import EvolveSettings, evolve
+from glacier.fields import VELOCITY_FIELDS, make_state
+from glacier.flow import FlowModel, get_flow_model
+from glacier.geometry import topography_window
+from glacier.io import write_dataset
+from glacier.smb import ElaSmb
+from icebench.cli import main
+
+
+def ice_cap(arrhenius=78.0, slidingco=0.05, nx=24, ny=20, dx=100.0):
+    """A 0-400 m ice cap on a bed inclined by 0.1, with ice-free cells around it."""
+    x, y = dx * np.arange(nx), dx * np.arange(ny)
+    X, Y = np.meshgrid(x, y)
+    r2 = ((X - 0.5 * x[-1]) / (0.4 * x[-1])) ** 2 + ((Y - 0.5 * y[-1]) / (0.4 * y[-1])) ** 2
+    thk = 400.0 * np.sqrt(np.clip(1 - r2, 0, None))
+    return make_state(x, y, topg=3000.0 - 0.1 * X, thk=thk,
+                      arrhenius=np.full_like(X, arrhenius), slidingco=np.full_like(X, slidingco))
+
+
+def speed(vel, prefix="ubar"):
+    other = {"ubar": "vbar", "uvelsurf": "vvelsurf", "uvelbase": "vvelbase"}[prefix]
+    return np.hypot(vel[prefix].values, vel[other].values)
+
+
+def test_registered_models_follow_the_interface():
+    for name in ("hybrid", "ssa", "sia-mahaffy"):
+        model = get_flow_model(name)
+        assert isinstance(model, FlowModel) and model.name == name
+    with pytest.raises(InputError, match="layers"):
+        get_flow_model("hybrid", layers=5)
+    with pytest.raises(InputError, match="solver"):
+        get_flow_model("hybrid", solver="hypre")
+
+
+def test_hybrid_fields_report_and_ice_free_cells():
+    state = ice_cap()
+    vel = get_flow_model("hybrid").velocity(state)
+    report = vel.attrs["solver_report"]
+    assert report["converged"] and report["dofs"] < 2 * (25 * 21)
+    ice = state.thk.values > 1.0
+    assert report["ice_cells"] == int(ice.sum())
+    for name in VELOCITY_FIELDS:
+        assert vel[name].attrs["units"] == "m a-1"
+        assert np.all(np.isfinite(vel[name].values))
+        assert np.all(vel[name].values[state.thk.values == 0] == 0)
+    # surface >= depth average >= base in speed; flow goes down the bed slope (+x)
+    assert np.all(speed(vel, "uvelsurf") >= speed(vel, "ubar") - 1e-9)
+    assert np.all(speed(vel, "ubar") >= speed(vel, "uvelbase") - 1e-9)
+    assert vel.ubar.values[ice].mean() > 0
+
+
+def test_warm_start_saves_newton_steps():
+    state = ice_cap()
+    model = get_flow_model("hybrid")
+    cold = model.velocity(state)
+    warm = model.velocity(state, guess=cold)
+    assert warm.attrs["solver_report"]["newton_iterations"] <= 1
+    assert cold.attrs["solver_report"]["newton_iterations"] > 1
+    assert np.allclose(warm.ubar, cold.ubar, rtol=1e-6, atol=1e-6)
+
+
+def test_high_friction_limit_is_the_sia():
+    """The SSA part (the hybrid minus the SIA) vanishes as the friction coefficient grows."""
+    sia = speed(get_flow_model("sia-mahaffy").velocity(ice_cap()))
+    deviations = []
+    for c in (1.0, 10.0, 100.0):
+        hybrid = get_flow_model("hybrid").velocity(ice_cap(slidingco=c))
+        deviations.append(np.abs(speed(hybrid) - sia).max() / sia.max())
+    assert deviations[0] > deviations[1] > deviations[2]
+    # Weertman m = 3: u_b ~ (tau_d / c)^3 once friction dominates the membrane stresses, so a
+    # tenfold c divides the SSA part by up to 1000 (the velocity regularisation and the
+    # membrane stresses take some of that: 375 and 208 measured)
+    assert deviations[0] / deviations[1] > 100
+    assert deviations[2] < 1e-6
+
+
+def test_stiff_ice_limit_is_the_ssa():
+    """The SIA deformation scales with A while the SSA stays finite: the hybrid approaches the
+    SSA solution at the rate A."""
+    deviations = []
+    for a in (1.0, 0.01):
+        state = ice_cap(arrhenius=a, slidingco=0.01)
+        hybrid = speed(get_flow_model("hybrid").velocity(state))
+        ssa = speed(get_flow_model("ssa").velocity(state))
+        deviations.append(np.abs(hybrid - ssa).max() / ssa.max())
+    # the SSA itself tends to a finite stiff-plug limit (its maximum changes by 2.5 % here),
+    # so the deviation falls nearly a hundredfold
+    assert deviations[1] < 1e-3
+    assert deviations[0] / deviations[1] > 50
+
+
+def test_frictionless_ice_body_is_refused():
+    with pytest.raises(InputError, match="slidingco"):
+        get_flow_model("hybrid").velocity(ice_cap(slidingco=0.0))
+
+
+@pytest.fixture(scope="module")
+def grown_aletsch(tmp_path_factory):
+    """Aletsch at 200 m grown for 100 a with the closed-form SIA and ELA 3000 m."""
+    state = topography_window("aletsch_100m", resolution=200.0)
+    run = evolve(state, get_flow_model("sia"), ElaSmb(ela=3000.0),
+                 EvolveSettings(years=100.0, output_interval=100.0), show_progress=False)
+    grown = state.copy()
+    grown["thk"] = run.thk.isel(time=-1)
+    grown["usurf"] = run.usurf.isel(time=-1)
+    path = tmp_path_factory.mktemp("aletsch") / "aletsch_grown.nc"
+    write_dataset(grown, path)
+    return path, grown
+
+
+def test_cli_solve_hybrid_on_grown_aletsch(grown_aletsch, tmp_path):
+    path, grown = grown_aletsch
+    out = tmp_path / "vel.nc"
+    assert main(["-q", "solve", "--model", "hybrid", "--input", str(path),
+                 "--output", str(out)]) == 0
+    vel = xr.open_dataset(out)
+    assert set(VELOCITY_FIELDS) <= set(vel.data_vars)
+    assert vel.attrs["solver_converged"] in (1, "true", True)
+    ice = grown.thk.values > 1.0
+    assert ice.sum() > 100
+    surf = speed(vel, "uvelsurf")
+    assert np.all(np.isfinite(surf)) and np.all(surf[grown.thk.values == 0] == 0)
+    assert 10.0 < surf.max() < 1e4
+    out2 = tmp_path / "vel_scalable.nc"
+    assert main(["-q", "solve", "--model", "hybrid", "--solver", "scalable", "--input",
+                 str(path), "--output", str(out2)]) == 0
+    vel2 = xr.open_dataset(out2)
+    assert np.allclose(vel2.uvelbase, vel.uvelbase, rtol=1e-4, atol=1e-3 * surf.max())
