@@ -59,6 +59,15 @@ def test_halfar_through_the_evolution_driver():
     assert fine["mean_thickness_error_m"] < 2 * run_halfar(50e3, short)["mean_thickness_error_m"]
 
 
+def test_driver_needs_its_diffusive_limit():
+    """With the velocity CFL alone the explicit SIA step is unstable (the dome is wrong by
+    hundreds of metres); the driver's diffusive limit is what keeps it right."""
+    short = HalfarCase(years=5000.0)
+    unlimited = run_halfar(50e3, short, transport="driver", diffusive_limit=False)
+    limited = run_halfar(50e3, short, transport="driver")
+    assert unlimited["mean_thickness_error_m"] > 3 * limited["mean_thickness_error_m"]
+
+
 def test_checkerboard_is_damped():
     """A grid-scale (odd-even) ripple on an inclined slab decays under the Mahaffy step: the
     compact face differences see it (centred cell slopes would not). The corner diffusivity is
@@ -102,3 +111,13 @@ def test_halfar_case_volume_is_the_integral_of_the_dome():
     h = halfar_thickness(r, TEST_B.t0, TEST_B.h0, TEST_B.r0, TEST_B.arrhenius)
     numeric = np.trapezoid(2 * np.pi * r * h, r)
     assert np.isclose(numeric, TEST_B.volume(), rtol=1e-5)
+
+
+def test_cli_verify_halfar_json(capsys):
+    import json
+    from icebench.cli import main
+    assert main(["verify", "halfar", "--dx", "100000", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"max_thickness_error_m", "mean_thickness_error_m", "relative_volume_error"} <= set(out)
+    assert 0 < out["mean_thickness_error_m"] < out["max_thickness_error_m"]
+    assert main(["verify", "halfar", "--dx", "70000"]) == 2

@@ -70,3 +70,11 @@ def test_bad_options_are_refused():
         SSAOptions(solver="hypre")
     with pytest.raises(InputError):
         run_shelf(3000.0)
+
+
+def test_cli_verify_ssa_json(capsys):
+    import json
+    from icebench.cli import main
+    assert main(["verify", "ssa", "--dx", "5000", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert 0 < out["mean_velocity_error"] <= out["max_velocity_error"] < 0.05 * out["max_exact_speed"]

@@ -1,0 +1,98 @@
+"""Benchmark of the hybrid SIA+SSA instructor; prints a table (run it, do not import it).
+
+Time per velocity solve (wall clock, forms compiled by an untimed first solve) on
+1. the Aletsch window at 200 m and 100 m with a glacier grown for ``--years`` by the
+   closed-form SIA (ELA 3000 m): a cold solve (Newton from the local friction balance) and a
+   warm one (the previous solution as the guess);
+2. ISMIP-HOM A at L = 80 km (no sliding: the hybrid is its SIA part, no SSA solve) and, for an
+   SSA on a periodic domain of the same size, ISMIP-HOM C at L = 80 km.
+
+    nice python evaluation/bench_hybrid.py [--years 100] [--nx 40] [--solver auto] [--json]
+"""
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+
+def grown_aletsch(years: float, resolution: float):
+    from glacier.evolve import EvolveSettings, evolve
+    from glacier.flow import get_flow_model
+    from glacier.geometry import topography_window
+    from glacier.smb import ElaSmb
+
+    state = topography_window("aletsch_100m", resolution=resolution)
+    run = evolve(state, get_flow_model("sia"), ElaSmb(ela=3000.0),
+                 EvolveSettings(years=years, output_interval=years), show_progress=False)
+    grown = state.copy()
+    grown["thk"] = run.thk.isel(time=-1)
+    grown["usurf"] = run.usurf.isel(time=-1)
+    return grown
+
+
+def aletsch_row(years: float, resolution: float, solver: str) -> dict:
+    from glacier.flow import get_flow_model
+
+    state = grown_aletsch(years, resolution)
+    model = get_flow_model("hybrid", solver=solver)
+    model.velocity(state)
+    t0 = time.perf_counter()
+    cold = model.velocity(state)
+    t_cold = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    warm = model.velocity(state, guess=cold)
+    t_warm = time.perf_counter() - t0
+    rc, rw = cold.attrs["solver_report"], warm.attrs["solver_report"]
+    return {"case": f"Aletsch {resolution:.0f} m", "grid": f"{state.sizes['x']}x{state.sizes['y']}",
+            "ice_cells": rc["ice_cells"], "dofs": rc["dofs"], "solver": rc["solver"],
+            "newton_cold": rc["newton_iterations"], "time_cold_s": t_cold,
+            "newton_warm": rw["newton_iterations"], "time_warm_s": t_warm,
+            "max_surface_speed": float(np.hypot(cold.uvelsurf, cold.vvelsurf).max())}
+
+
+def ismip_row(exp: str, nx: int) -> dict:
+    from sia_ssa_solver.ismip_hom import run_case
+
+    run_case(exp, 80, nx=nx)
+    r = run_case(exp, 80, nx=nx)
+    return {"case": f"ISMIP-HOM {exp} 80 km", "grid": f"{nx}x{nx}", "ice_cells": nx * nx,
+            "dofs": r["dofs"], "solver": "direct" if r["dofs"] else "none (SIA only)",
+            "newton_cold": r["newton_iterations"], "time_cold_s": r["wall_time_s"],
+            "newton_warm": None, "time_warm_s": None,
+            "max_surface_speed": r["max_surface_speed"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--years", type=float, default=100.0, help="growth of the glacier (a)")
+    parser.add_argument("--nx", type=int, default=40, help="ISMIP-HOM cells along x and y")
+    parser.add_argument("--solver", default="auto", help="SSA linear solver preset")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args()
+    from icebench.cli import machine_info
+
+    rows = [aletsch_row(args.years, res, args.solver) for res in (200.0, 100.0)]
+    rows += [ismip_row("A", args.nx), ismip_row("C", args.nx)]
+    info = machine_info()
+    if args.json:
+        print(json.dumps({"machine": info, "settings": vars(args), "rows": rows}, indent=2))
+        return
+    print(f"machine: {info['processor']}, {info['cores']} cores, {info['platform']}; "
+          f"firedrake {info['firedrake']}, petsc {info['petsc']}")
+    print(f"settings: glacier grown {args.years:g} a by the SIA (ELA 3000 m); SSA solver "
+          f"{args.solver}; Newton rtol 1e-9 of the load; times exclude form compilation")
+    head = (f"{'case':<20} {'grid':>8} {'ice':>6} {'dofs':>7} {'solver':>16} {'newton':>6} "
+            f"{'cold s':>7} {'newton':>6} {'warm s':>7} {'max us m/a':>10}")
+    print(head)
+    for r in rows:
+        warm_n = "-" if r["newton_warm"] is None else f"{r['newton_warm']:d}"
+        warm_t = "-" if r["time_warm_s"] is None else f"{r['time_warm_s']:.3f}"
+        print(f"{r['case']:<20} {r['grid']:>8} {r['ice_cells']:>6} {r['dofs']:>7} "
+              f"{r['solver']:>16} {r['newton_cold']:>6} {r['time_cold_s']:>7.3f} {warm_n:>6} "
+              f"{warm_t:>7} {r['max_surface_speed']:>10.1f}")
+
+
+if __name__ == "__main__":
+    main()
