@@ -1,11 +1,13 @@
-# icebench: topographies -> glaciers grown by a flow model (the instructors' training runs).
+# icebench: topographies -> transient runs with the instructors -> Zarr training sets.
 # Run: snakemake --cores 2  (config/config.yaml, the small embedded default)
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+if not config:  # --configfile replaces the default instead of merging into it
+
+    configfile: "config/config.yaml"
 
 
 validate(config, "workflow/schemas/config.schema.yaml")
@@ -13,12 +15,15 @@ validate(config, "workflow/schemas/config.schema.yaml")
 RESULTS = config["results_dir"]
 DOMAINS = sorted(config["domains"])
 CLIMATES = sorted(config["climates"])
+SAMPLES = list(range(config["parameters"]["samples"]))
+INSTRUCTORS = sorted(config["instructors"])
 
 
 include: "workflow/rules/geometries.smk"
 include: "workflow/rules/simulate.smk"
+include: "workflow/rules/assemble.smk"
 
 
 rule all:
     input:
-        f"{RESULTS}/simulations/summary.csv",
+        rules.data.input,

@@ -129,11 +129,12 @@ def halfar_state(nx: int, extent: float, h0: float, r0: float, arrhenius: float,
     return make_state(x, x, topg=np.zeros_like(thk), thk=thk, arrhenius=np.full_like(thk, arrhenius))
 
 
-def build_domain(spec: dict, resolution: float) -> xr.Dataset:
-    """A domain from its config entry: ``{"topography": name, "x0", "y0", "nx", "ny"}`` for a
-    real DEM window, or ``{"synthetic_seed": s, "nx", "ny"}`` for a synthetic valley."""
+def build_domain(spec: dict, grid: dict) -> xr.Dataset:
+    """A domain from its config entry on the grid ``{"resolution": m, "nx": cells, "ny": cells}``:
+    ``{"topography": name or path, "x0": m, "y0": m}`` for a real DEM window (lower-left cell
+    centre at x0, y0), or ``{"synthetic_seed": s}`` for a synthetic valley."""
+    res, nx, ny = float(grid["resolution"]), int(grid["nx"]), int(grid["ny"])
     if "topography" in spec:
-        return topography_window(spec["topography"], resolution=resolution, x0=spec.get("x0"),
-                                 y0=spec.get("y0"), nx=spec.get("nx"), ny=spec.get("ny"))
-    return synthetic_valley(int(spec["synthetic_seed"]), nx=spec.get("nx", 64),
-                            ny=spec.get("ny", 48), resolution=resolution)
+        return topography_window(spec["topography"], resolution=res, x0=spec.get("x0"),
+                                 y0=spec.get("y0"), nx=nx, ny=ny)
+    return synthetic_valley(int(spec["synthetic_seed"]), nx=nx, ny=ny, resolution=res)

@@ -127,6 +127,25 @@ def cmd_ismip_hom(args) -> int:
     return 0
 
 
+def cmd_data_inspect(args) -> int:
+    from glacier.dataset import open_store, sample_figure, summary
+
+    data = open_store(args.store)
+    print(summary(data))
+    if args.figure:
+        print(f"figure: {sample_figure(data, args.figure, count=args.samples)}")
+    return 0
+
+
+def cmd_data_verify(args) -> int:
+    from glacier.dataset import verify_store
+
+    ok, stored, actual = verify_store(args.store)
+    print(f"{args.store}: content hash {'matches' if ok else 'MISMATCH'}\n  stored   {stored}\n"
+          f"  computed {actual}")
+    return 0 if ok else 1
+
+
 COMMAND_MODULES = ("sia_ssa_solver.commands", "stokes_solver.commands")
 """Modules that add subcommands: each has ``add_commands(sub, verify_sub)``; they must not
 import Firedrake at import time, so that ``icebench --help`` stays fast."""
@@ -175,6 +194,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nz", type=int, help="vertical layers (Stokes)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_ismip_hom)
+
+    data = sub.add_parser("data", help="training datasets (Zarr stores)")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    p = data_sub.add_parser("inspect", help="summary of a store and a figure of a few samples")
+    p.add_argument("store", help="a store written by the workflow (results/data/<instructor>.zarr)")
+    p.add_argument("--figure", help="write a PNG of a few samples (thk, surface speed) here")
+    p.add_argument("--samples", type=int, default=4, help="samples in the figure")
+    p.set_defaults(func=cmd_data_inspect)
+    p = data_sub.add_parser("verify", help="recompute a store's content hash and compare")
+    p.add_argument("store")
+    p.set_defaults(func=cmd_data_verify)
 
     verify = sub.add_parser("verify", help="verification against exact solutions")
     verify_sub = verify.add_subparsers(dest="case", required=True)

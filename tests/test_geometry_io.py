@@ -43,8 +43,10 @@ def test_synthetic_valleys_are_seeded():
 
 
 def test_build_domain_from_config_entries():
-    assert build_domain({"synthetic_seed": 1, "nx": 20, "ny": 16}, 100.0).sizes == {"y": 16, "x": 20}
-    assert build_domain({"topography": "ticino_200m", "nx": 10, "ny": 10}, 200.0).sizes["x"] == 10
+    grid = {"resolution": 200.0, "nx": 20, "ny": 16}
+    assert build_domain({"synthetic_seed": 1}, grid).sizes == {"y": 16, "x": 20}
+    real = build_domain({"topography": "aletsch_100m", "x0": 420500, "y0": 5146500}, grid)
+    assert real.sizes == {"y": 16, "x": 20} and float(real.x[0]) == 420500.0
 
 
 def test_halfar_solution_conserves_volume_in_time():

@@ -1,11 +1,11 @@
 rule geometry:
-    """One glacier domain (ice-free bed) at the configured resolution, from a real topography
-    window or a seeded synthetic valley."""
+    """One glacier domain (ice-free bed) on the configured grid, from a real topography window
+    or a seeded synthetic valley."""
     output:
         f"{RESULTS}/geometries/{{domain}}.nc",
     params:
         spec=lambda wc: config["domains"][wc.domain],
-        resolution=config["resolution"],
+        grid=config["grid"],
     log:
         f"{RESULTS}/logs/geometry/{{domain}}.log",
     benchmark:

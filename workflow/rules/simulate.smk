@@ -1,31 +1,23 @@
 rule simulate:
-    """Grow a glacier on one domain under one climate with the configured flow model; the
-    run's snapshots (state + velocities) go to their own file."""
+    """One transient run: domain x climate x parameter sample, moved by the driver instructor,
+    every instructor evaluated on each snapshot; written to its own file."""
     input:
         f"{RESULTS}/geometries/{{domain}}.nc",
     output:
-        f"{RESULTS}/simulations/{{domain}}/{{climate}}.nc",
+        f"{RESULTS}/runs/{{domain}}/{{climate}}/p{{sample}}.nc",
     params:
         climate=lambda wc: config["climates"][wc.climate],
+        parameters=config["parameters"],
+        instructors=config["instructors"],
+        driver=config["driver"],
         simulation=config["simulation"],
+        seed=config["seed"],
     log:
-        f"{RESULTS}/logs/simulate/{{domain}}_{{climate}}.log",
+        f"{RESULTS}/logs/simulate/{{domain}}_{{climate}}_p{{sample}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/simulate/{{domain}}_{{climate}}.tsv"
+        f"{RESULTS}/benchmarks/simulate/{{domain}}_{{climate}}_p{{sample}}.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=4000,
     script:
         "../scripts/simulate.py"
-
-
-rule simulation_summary:
-    """One line per run: domain, climate, final volume and area, max thickness and speed."""
-    input:
-        expand(f"{RESULTS}/simulations/{{domain}}/{{climate}}.nc", domain=DOMAINS, climate=CLIMATES),
-    output:
-        f"{RESULTS}/simulations/summary.csv",
-    log:
-        f"{RESULTS}/logs/simulation_summary.log",
-    script:
-        "../scripts/summarise_simulations.py"

@@ -1,0 +1,139 @@
+"""Training-data generation: transient runs driven by one instructor, evaluated by the others.
+
+A *run* grows a glacier on one domain under one climate with one sample of the ice softness A
+and the sliding coefficient c. The driving instructor moves the ice; at every snapshot each
+other instructor is evaluated on the very same state, so the instructors' datasets share their
+inputs. A snapshot on which an instructor does not converge is kept in the run file with
+``<instructor>_converged = False`` and NaN velocities, and left out of the assembled dataset.
+"""
+
+import hashlib
+import json
+import logging
+import time
+
+import numpy as np
+import xarray as xr
+from scipy.ndimage import gaussian_filter
+
+from glacier.errors import InputError, SolverError
+from glacier.evolve import EvolveSettings, evolve
+from glacier.fields import VELOCITY_FIELDS, complete_state, with_units
+from glacier.flow import get_flow_model
+from glacier.smb import ElaSmb
+
+log = logging.getLogger("icebench")
+
+
+def stable_seed(*parts) -> int:
+    """A 32-bit seed from any strings/numbers (the same on every machine and Python run)."""
+    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def sample_parameters(spec: dict, seed: int, sample: int, domain: str, shape: tuple[int, int],
+                      dx: float) -> dict[str, np.ndarray]:
+    """Fields of A (MPa-3 a-1) and c (MPa a1/3 m-1/3) for one parameter sample.
+
+    ``spec``: ``{"arrhenius": [lo, hi], "slidingco": [lo, hi], "variation": v}``. Sample
+    ``sample`` draws one value of each, log-uniformly in [lo, hi], from a seed shared by all
+    domains; with ``variation`` v > 0 each field is multiplied by 1 + v * f, f a smooth random
+    field in [-1, 1] (correlation length ~1 km) seeded by the domain too.
+    """
+    rng = np.random.default_rng(stable_seed(seed, "parameters", sample))
+    fields = {}
+    for name in ("arrhenius", "slidingco"):
+        lo, hi = spec[name]
+        value = float(np.exp(rng.uniform(np.log(lo), np.log(hi)))) if hi > lo else float(lo)
+        field = np.full(shape, value)
+        variation = float(spec.get("variation", 0.0))
+        if variation > 0:
+            local = np.random.default_rng(stable_seed(seed, domain, name, sample))
+            noise = gaussian_filter(local.standard_normal(shape), sigma=max(1.0, 1000.0 / dx),
+                                    mode="wrap")
+            field = field * (1.0 + variation * noise / np.abs(noise).max())
+        fields[name] = field
+    return fields
+
+
+def _velocity_block(vel: xr.Dataset | None, like: xr.Dataset, prefix: str, ok: bool):
+    data = {}
+    for f in VELOCITY_FIELDS:
+        values = vel[f].values if vel is not None else np.full(like.thk.shape[-2:], np.nan)
+        data[f"{prefix}_{f}"] = (("y", "x"), values, {"units": "m a-1"})
+    data[f"{prefix}_converged"] = ((), ok)
+    return data
+
+
+def simulate_run(state: xr.Dataset, climate: dict, parameters: dict[str, np.ndarray],
+                 simulation: dict, instructors: dict[str, dict], driver: str) -> xr.Dataset:
+    """One transient run; returns its snapshots with each instructor's velocities.
+
+    ``instructors`` maps a name to ``{"model": registered flow model, "options": {...}}``;
+    ``driver`` names the one that moves the ice. The result has dims (time, y, x): the state
+    (thk, usurf, topg, icemask, smb, arrhenius, slidingco) and, per instructor ``k``,
+    ``k_ubar ... k_vvelbase`` and ``k_converged`` (time), ``k_seconds`` (time, wall time of the
+    solve). If the driver itself fails, the run stops there and keeps the snapshots so far
+    (attribute ``stopped_early``).
+    """
+    if driver not in instructors:
+        raise InputError(f"driver '{driver}' is not among the instructors {sorted(instructors)}")
+    state = complete_state(state.drop_vars(["arrhenius", "slidingco"], errors="ignore"))
+    for name, field in parameters.items():
+        state[name] = (("y", "x"), field)
+    models = {k: get_flow_model(v["model"], **v.get("options", {})) for k, v in instructors.items()}
+    settings = EvolveSettings(years=simulation["years"], output_interval=simulation["output_interval"],
+                              cfl=simulation.get("cfl", 0.3), dt_max=simulation.get("dt_max", 1.0),
+                              velocity_interval=simulation.get("velocity_interval", 0.0))
+    timed = {k: _Timed(m) for k, m in models.items()}
+    snapshots = []
+
+    def evaluate_others(snap: xr.Dataset) -> None:
+        record = snap.isel(time=0)
+        current = state.copy()
+        current["thk"], current["usurf"] = record.thk, record.usurf
+        block = _velocity_block(record, record, driver, True)
+        block[f"{driver}_seconds"] = ((), timed[driver].last_seconds)
+        for name, model in timed.items():
+            if name == driver:
+                continue
+            try:
+                vel, ok = model.velocity(current), True
+            except SolverError as exc:
+                log.warning("%s did not converge at t=%.1f a: %s", name, float(snap.time[0]), exc)
+                vel, ok = None, False
+            block.update(_velocity_block(vel, record, name, ok))
+            block[f"{name}_seconds"] = ((), model.last_seconds)
+        snapshots.append(xr.Dataset({"thk": record.thk, "usurf": record.usurf, "smb": record.smb,
+                                     **block}).expand_dims(time=[float(snap.time[0])]))
+        log.info("snapshot t=%.1f a: volume %.4f km3", float(snap.time[0]),
+                 float(record.thk.sum()) * float(state.x[1] - state.x[0]) ** 2 / 1e9)
+
+    stopped = ""
+    try:
+        evolve(state, timed[driver], ElaSmb(**climate), settings, show_progress=False,
+               on_snapshot=evaluate_others)
+    except SolverError as exc:
+        stopped = f"driver {driver} failed: {exc}"
+        log.error("run stopped early: %s", stopped)
+    if not snapshots:
+        raise SolverError(f"no snapshot: {stopped}")
+    run = xr.concat(snapshots, dim="time")
+    for name in ("topg", "icemask", "arrhenius", "slidingco"):
+        run[name] = state[name]
+    run.attrs.update(driver=driver, instructors=json.dumps(instructors), stopped_early=stopped,
+                     climate=json.dumps(climate), simulation=json.dumps(simulation))
+    return with_units(run)
+
+
+class _Timed:
+    """Wraps a flow model to record the wall time (s) of its last velocity solve."""
+
+    def __init__(self, model):
+        self.model, self.name, self.last_seconds = model, model.name, float("nan")
+
+    def velocity(self, state, guess=None):
+        t0 = time.perf_counter()
+        vel = self.model.velocity(state, guess=guess)
+        self.last_seconds = time.perf_counter() - t0
+        return vel

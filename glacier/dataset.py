@@ -1,0 +1,219 @@
+"""Training datasets: per-instructor Zarr stores assembled from run files, checked and summarised.
+
+Store layout (``format_version`` 1), one store per instructor:
+
+- dims ``sample, y, x``; every sample on the same grid; chunks of ``CHUNK`` samples by whole
+  (y, x) planes; float32.
+- inputs ``thk, usurf, topg, slopsurfx, slopsurfy, arrhenius, slidingco, icemask`` and outputs
+  ``ubar, vbar, uvelsurf, vvelsurf, uvelbase, vvelbase`` (m a-1), each with ``units``.
+- per-sample coordinates ``domain``, ``climate``, ``param_sample``, ``time`` (a), ``split``
+  (train / val / test, by domain, never by snapshot), ``dx`` (m), ``solve_seconds``.
+- attributes: ``instructor``, ``inputs``, ``outputs``, ``normalisation`` (mean and std of each
+  field over the train split, computed with dask), ``excluded`` (non-converged snapshots left
+  out, by run), ``content_hash`` (sha256 of the data and coordinates; ``verify_store``
+  recomputes it), plus the provenance passed in (config hash, seed, code version, settings).
+"""
+
+import hashlib
+import warnings
+from pathlib import Path
+
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+from glacier.errors import InputError
+from glacier.fields import FIELDS, VELOCITY_FIELDS, surface_slopes
+from glacier.io import write_dataset
+
+FORMAT_VERSION = 1
+INPUTS = ("thk", "usurf", "topg", "slopsurfx", "slopsurfy", "arrhenius", "slidingco", "icemask")
+OUTPUTS = VELOCITY_FIELDS
+CHUNK = 16
+SPLITS = ("train", "val", "test")
+
+
+def assign_splits(domains: list[str], test: list[str], val: list[str], real: list[str]) -> dict:
+    """Map every domain to train/val/test; the test split must hold a real-topography domain."""
+    unknown = sorted(set(test + val) - set(domains))
+    if unknown:
+        raise InputError(f"split names unknown domain(s) {unknown}; domains: {sorted(domains)}")
+    if set(test) & set(val):
+        raise InputError(f"domain(s) {sorted(set(test) & set(val))} in both test and val splits")
+    if not set(test) & set(real):
+        raise InputError(f"the test split {test} holds no real-topography domain (real: {real})")
+    return {d: "test" if d in test else "val" if d in val else "train" for d in domains}
+
+
+def run_samples(run: xr.Dataset, instructor: str) -> tuple[xr.Dataset | None, int]:
+    """The converged snapshots with ice (thk > 1 m somewhere) of one run file for one
+    instructor as samples, and how many snapshots were left out because the solver failed."""
+    ok = run[f"{instructor}_converged"].values.astype(bool)
+    ok &= np.all(np.isfinite(run[f"{instructor}_ubar"].values), axis=(1, 2))
+    excluded = int((~ok).sum())
+    ok &= np.any(run.thk.values > 1.0, axis=(1, 2))
+    if not ok.any():
+        return None, excluded
+    run = run.isel(time=np.nonzero(ok)[0])
+    dx = float(run.x[1] - run.x[0])
+    slopes = [surface_slopes(s, dx) for s in run.usurf.values]
+    fields = {
+        "thk": run.thk.values, "usurf": run.usurf.values,
+        "topg": np.broadcast_to(run.topg.values, run.thk.shape),
+        "slopsurfx": np.stack([s[0] for s in slopes]), "slopsurfy": np.stack([s[1] for s in slopes]),
+        "arrhenius": np.broadcast_to(run.arrhenius.values, run.thk.shape),
+        "slidingco": np.broadcast_to(run.slidingco.values, run.thk.shape),
+        "icemask": np.broadcast_to(run.icemask.values, run.thk.shape),
+        **{f: run[f"{instructor}_{f}"].values for f in OUTPUTS},
+    }
+    n = run.sizes["time"]
+    ds = xr.Dataset({k: (("sample", "y", "x"), np.asarray(v, dtype=np.float32))
+                     for k, v in fields.items()})
+    ds = ds.assign_coords(time=("sample", run.time.values.astype(float)), dx=("sample", np.full(n, dx)),
+                          solve_seconds=("sample", run[f"{instructor}_seconds"].values.astype(float)))
+    return ds, excluded
+
+
+def assemble(run_files: dict[tuple[str, str, int], Path], instructor: str, splits: dict[str, str],
+             provenance: dict) -> xr.Dataset:
+    """Gather the run files ``{(domain, climate, param_sample): path}`` into one dataset."""
+    parts, excluded = [], {}
+    for (domain, climate, sample), path in sorted(run_files.items()):
+        with xr.open_dataset(path) as run:
+            ds, n_out = run_samples(run.load(), instructor)
+        if n_out:
+            excluded[f"{domain}/{climate}/{sample}"] = n_out
+        if ds is None:
+            continue
+        n = ds.sizes["sample"]
+        parts.append(ds.assign_coords(domain=("sample", [domain] * n), climate=("sample", [climate] * n),
+                                      param_sample=("sample", np.full(n, sample)),
+                                      split=("sample", [splits[domain]] * n)))
+    if not parts:
+        raise InputError(f"no converged snapshot of instructor '{instructor}' in {len(run_files)} runs")
+    shapes = {p.thk.shape[1:] for p in parts}
+    if len(shapes) > 1:
+        raise InputError(f"runs are on different grids {sorted(shapes)}: one dataset needs one grid shape")
+    data = xr.concat(parts, dim="sample")
+    for name in data.data_vars:
+        data[name].attrs["units"] = FIELDS[name].units
+    data.attrs.update(provenance)
+    data.attrs.update(instructor=instructor, inputs=list(INPUTS), outputs=list(OUTPUTS),
+                      format_version=FORMAT_VERSION, excluded=excluded,
+                      excluded_total=int(sum(excluded.values())),
+                      normalisation=normalisation(data))
+    data.attrs["content_hash"] = content_hash(data)
+    return data
+
+
+def normalisation(data: xr.Dataset) -> dict:
+    """Mean and standard deviation of every field over the train split (dask-parallel)."""
+    train = data.isel(sample=np.nonzero(data.split.values == "train")[0])
+    if train.sizes["sample"] == 0:
+        raise InputError("the train split is empty: assign at least one domain to train")
+    stats = {}
+    for name in train.data_vars:
+        arr = da.from_array(train[name].values, chunks=(CHUNK, -1, -1)).astype(np.float64)
+        mean, std = da.compute(arr.mean(), arr.std())
+        stats[name] = {"mean": float(mean), "std": float(std)}
+    return stats
+
+
+UNHASHED = ("solve_seconds",)
+"""Coordinates that are measurements of the machine (wall times), not of the data."""
+
+
+def content_hash(data: xr.Dataset) -> str:
+    """sha256 over every variable's and coordinate's name, dtype, shape and bytes, in name
+    order, except UNHASHED: the same config and seed give the same hash on any machine."""
+    h = hashlib.sha256()
+    for name in sorted(set(map(str, data.variables)) - set(UNHASHED)):
+        values = np.asarray(data[name].values)
+        if values.dtype.kind in "OUST":
+            values = np.array([str(v) for v in values.ravel()], dtype="U")
+        h.update(f"{name}|{values.dtype.str}|{values.shape}".encode())
+        h.update(np.ascontiguousarray(values).tobytes())
+    return h.hexdigest()
+
+
+def write_store(data: xr.Dataset, path: str | Path) -> Path:
+    """Write the dataset as a Zarr store, atomically (temporary name, then moved into place)."""
+    chunks = {"sample": min(CHUNK, data.sizes["sample"]), "y": -1, "x": -1}
+    # variable-length strings: Zarr v3 specifies them, unlike fixed-width unicode
+    text = {c: data[c].astype(np.dtypes.StringDType()) for c in data.coords
+            if data[c].dtype.kind == "U"}
+    return write_dataset(data.assign_coords(text).chunk(chunks), path)
+
+
+def open_store(path: str | Path) -> xr.Dataset:
+    """Open a store lazily (dask arrays); refuse other format versions."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"dataset '{path}' does not exist")
+    with warnings.catch_warnings():  # Snakemake's timestamp file in directory outputs
+        warnings.filterwarnings("ignore", message=".*not recognized as a component of a Zarr")
+        data = xr.open_zarr(path, consolidated=False)
+    version = data.attrs.get("format_version")
+    if version != FORMAT_VERSION:
+        raise InputError(f"dataset '{path}' has format_version {version}; this icebench reads "
+                         f"{FORMAT_VERSION}: regenerate it with the current workflow")
+    return data
+
+
+def verify_store(path: str | Path) -> tuple[bool, str, str]:
+    """Recompute the content hash of a store: (matches, stored hash, recomputed hash)."""
+    data = open_store(path).load()
+    stored = data.attrs.get("content_hash", "")
+    actual = content_hash(data)
+    return actual == stored, stored, actual
+
+
+def summary(data: xr.Dataset) -> str:
+    """A plain-text summary: samples per split/domain/climate, field ranges, exclusions."""
+    lines = [f"instructor {data.attrs.get('instructor')}: {data.sizes['sample']} samples on "
+             f"{data.sizes['y']} x {data.sizes['x']} cells, dx = {float(data.dx[0]):g} m, "
+             f"format {data.attrs.get('format_version')}, hash {data.attrs.get('content_hash', '')[:16]}"]
+    frame = data[["split", "domain", "climate"]].to_dataframe()
+    lines.append("samples per split: " + ", ".join(
+        f"{s} {int((frame.split == s).sum())}" for s in SPLITS))
+    lines.append("samples per domain/climate (split):")
+    for (domain, climate), group in frame.groupby(["domain", "climate"]):
+        lines.append(f"  {domain:<16} {climate:<12} {len(group):5d}  ({group.split.iloc[0]})")
+    lines.append("field ranges:")
+    for name in [*INPUTS, *OUTPUTS]:
+        v = data[name]
+        lo, hi = (float(x) for x in da.compute(v.data.min(), v.data.max()))
+        lines.append(f"  {name:<10} {lo:12.4g} .. {hi:<12.4g} {v.attrs.get('units', '')}")
+    excluded = data.attrs.get("excluded", {})
+    lines.append(f"excluded snapshots (solver did not converge): {sum(excluded.values())}"
+                 + "".join(f"\n  {run}: {n}" for run, n in excluded.items()))
+    return "\n".join(lines)
+
+
+def sample_figure(data: xr.Dataset, path: str | Path, count: int = 4) -> Path:
+    """A PNG of ``count`` samples spread over the store: thickness and surface speed maps."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    picks = np.unique(np.linspace(0, data.sizes["sample"] - 1, count).astype(int))
+    fig, axes = plt.subplots(2, len(picks), figsize=(3.2 * len(picks), 5.6), squeeze=False)
+    for col, k in enumerate(picks):
+        s = data.isel(sample=int(k)).load()
+        extent = [float(s.x[0]), float(s.x[-1]), float(s.y[0]), float(s.y[-1])]
+        speed = np.hypot(s.uvelsurf, s.vvelsurf).where(s.thk > 1.0)
+        for row, (field, label, cmap) in enumerate(((s.thk.where(s.thk > 1.0), "thk (m)", "Blues"),
+                                                    (speed, "surface speed (m/a)", "magma"))):
+            ax = axes[row, col]
+            im = ax.imshow(field, origin="lower", extent=extent, cmap=cmap)
+            fig.colorbar(im, ax=ax, shrink=0.8, label=label)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[0, col].set_title(f"{str(s.domain.values)} {str(s.climate.values)}\n"
+                               f"t = {float(s.time):.0f} a ({str(s.split.values)})", fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,10 @@
+"""Rule inspect_data: the summary text and a figure of a few samples."""
+
+from pathlib import Path
+
+from glacier.dataset import open_store, sample_figure, summary
+
+sm = snakemake  # noqa: F821
+data = open_store(sm.input[0])
+Path(sm.output.summary).write_text(summary(data) + "\n")
+sample_figure(data, sm.output.figure)
