@@ -70,12 +70,12 @@ def test_bad_smb_parameters():
 
 
 def test_diffusive_step_is_the_sia_limit():
-    """For pure SIA flow, D = H |u_bar| / |grad s| is the SIA diffusivity; dt = dx^2 / (4 D)."""
+    """For pure SIA flow, D = H |u_bar| / |grad s| is the SIA diffusivity; dt = dx^2 / (8 D)."""
     from glacier.transport import diffusive_time_step
     thk = np.full((5, 5), 100.0)
     usurf = 0.1 * 100.0 * np.arange(5)[None, :] + 0 * thk  # slope 0.1 along x, dx = 100 m
     u = np.full_like(thk, 20.0)
     zero = np.zeros_like(thk)
     d = 100.0 * 20.0 / 0.1
-    assert diffusive_time_step(thk, u, zero, zero, zero, usurf, 100.0) == pytest.approx(0.25 * 1e4 / d)
+    assert diffusive_time_step(thk, u, zero, zero, zero, usurf, 100.0) == pytest.approx(0.125 * 1e4 / d)
     assert diffusive_time_step(thk, u, zero, u, zero, usurf, 100.0) == np.inf  # pure sliding
