@@ -1,0 +1,194 @@
+"""Newton solves of the Stokes action on an extruded mesh, and their convergence report.
+
+Discretisation: Taylor-Hood Q2-Q1 on hexahedra (quadrilateral-based extruded meshes; Q2-Q1 on
+quadrilaterals for flowlines), inf-sup stable. Quadrature: degree 4 (3 Gauss points per
+direction).
+
+Start: a warm start (e.g. the previous snapshot) when given, else one Picard step: the Stokes
+problem with the constant-stress viscosity eta0 = tau^(1-n) / (2A) of a representative stress
+``stress_scale`` tau (MPa; e.g. the mean driving stress) and linear friction of the same
+strength at ``SLIDING_SCALE``. Then Newton with a backtracking line search on the full Glen /
+Weertman problem until the residual falls by ``snes_rtol`` (options.NEWTON).
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import firedrake as fd
+import numpy as np
+from firedrake.petsc import PETSc
+
+from glacier.constants import GLEN_N
+from glacier.errors import SolverError
+from stokes_solver import physics
+from stokes_solver.options import solver_parameters
+
+QUADRATURE_DEGREE = 4
+PICARD_STEPS = 2
+"""Picard (frozen-viscosity) linear solves before Newton when there is no warm start."""
+SLIDING_SCALE = 10.0
+"""Reference sliding speed (m a-1) at which the Picard start linearises the friction law."""
+
+_SNES_REASONS = {getattr(PETSc.SNES.ConvergedReason, k): k
+                 for k in dir(PETSc.SNES.ConvergedReason) if not k.startswith("_")}
+
+
+@dataclass
+class StokesProblem:
+    """A Stokes flow problem on an extruded ``mesh`` (last coordinate = elevation, m).
+
+    ``arrhenius`` A (MPa^-3 a^-1) and ``body_force`` rho g (MPa m-1) are UFL expressions.
+    ``friction`` None means no slip at the bed (u = 0 on "bottom"); a Friction means Weertman
+    sliding with impenetrability. ``drag`` (MPa a m-2) pins the ice-free columns.
+    ``side_walls``: u = 0 on the lateral boundary (off for periodic meshes). ``stress_scale``
+    (MPa) sets the Picard start.
+    """
+
+    mesh: object
+    arrhenius: object
+    body_force: object
+    friction: physics.Friction | None = None
+    drag: object = None
+    side_walls: bool = False
+    stress_scale: float = 0.1
+    n: float = GLEN_N
+    spaces: tuple = field(init=False)
+
+    def __post_init__(self):
+        V = fd.VectorFunctionSpace(self.mesh, "CG", 2)
+        Q = fd.FunctionSpace(self.mesh, "CG", 1)
+        self.spaces = (V, Q, V * Q)
+
+    @property
+    def function_space(self):
+        return self.spaces[2]
+
+    def measures(self):
+        md = {"quadrature_degree": QUADRATURE_DEGREE}
+        return fd.dx(metadata=md), fd.ds_b(metadata=md)
+
+    def boundary_conditions(self):
+        Z = self.function_space
+        bcs = []
+        if self.friction is None:
+            bcs.append(fd.DirichletBC(Z.sub(0), 0, "bottom"))
+        if self.side_walls:
+            bcs.append(fd.DirichletBC(Z.sub(0), 0, "on_boundary"))
+        return bcs
+
+    def residual(self, w, picard=False, frozen=None):
+        """The weak form dL/dw; with ``frozen`` (a velocity Function, or None for the first
+        step) the Picard problem whose viscosity and friction are those of ``frozen``."""
+        u, p = fd.split(w)
+        dx, ds_bed = self.measures()
+        friction, viscous = self.friction, None
+        if picard:
+            viscous = physics.linear_dissipation(u, self.picard_viscosity(frozen))
+            if friction is not None:
+                friction = physics.Friction(self.picard_friction(frozen), 1.0)
+        L = physics.action(u, p, self.arrhenius, self.body_force, dx=dx, ds_bed=ds_bed,
+                           friction=friction, drag=self.drag, n=self.n, viscous=viscous)
+        return fd.derivative(L, w)
+
+    def picard_viscosity(self, frozen):
+        """Glen viscosity of ``frozen`` (MPa a), or the constant-stress viscosity
+        tau^(1-n) / (2A) of ``stress_scale`` when there is none yet (the first step)."""
+        if frozen is None:
+            return fd.Constant(self.stress_scale) ** (1 - self.n) / (2 * self.arrhenius)
+        return physics.viscosity(frozen, self.arrhenius, self.n)
+
+    def picard_friction(self, frozen):
+        """Linear friction coefficient c |u_t|^(1/m-1) of ``frozen`` (MPa a m-1), at the speed
+        SLIDING_SCALE on the first step."""
+        m = self.friction.exponent
+        if frozen is None:
+            return self.friction.coefficient * SLIDING_SCALE ** (1 / m - 1)
+        n = fd.FacetNormal(self.mesh)
+        u_t = physics.tangential(frozen, n)
+        speed2 = fd.inner(u_t, u_t) + physics.SLIDING_SPEED_MIN ** 2
+        return self.friction.coefficient * speed2 ** ((1 / m - 1) / 2)
+
+    def rigid_body_modes(self):
+        """Near-null space of the velocity block (translations and rotations) for GAMG."""
+        V = self.spaces[0]
+        x = fd.SpatialCoordinate(self.mesh)
+        dim = len(x)
+        if dim == 2:
+            modes = [fd.as_vector([1, 0]), fd.as_vector([0, 1]), fd.as_vector([-x[1], x[0]])]
+        else:
+            modes = [fd.as_vector(e) for e in np.eye(3)] + [
+                fd.as_vector([-x[1], x[0], 0]), fd.as_vector([-x[2], 0, x[0]]),
+                fd.as_vector([0, -x[2], x[1]])]
+        basis = fd.VectorSpaceBasis([fd.Function(V).interpolate(m) for m in modes])
+        basis.orthonormalize()
+        return fd.MixedVectorSpaceBasis(self.function_space, [basis, self.function_space.sub(1)])
+
+
+def _run(problem: StokesProblem, w, F, params, preset):
+    u, _ = fd.split(w)
+    nvp = fd.NonlinearVariationalProblem(F, w, bcs=problem.boundary_conditions())
+    kwargs = {}
+    if preset == "scalable":
+        kwargs = {"near_nullspace": problem.rigid_body_modes(),
+                  "appctx": {"mu": physics.viscosity(u, problem.arrhenius, problem.n)}}
+    solver = fd.NonlinearVariationalSolver(nvp, solver_parameters=params,
+                                           options_prefix="stokes_", **kwargs)
+    solver.snes.setConvergenceHistory()
+    try:
+        solver.solve()
+    except fd.ConvergenceError:
+        pass
+    snes = solver.snes
+    history = np.array(snes.getConvergenceHistory()[0])
+    return {
+        "reason": _SNES_REASONS.get(snes.getConvergedReason(), str(snes.getConvergedReason())),
+        "converged": bool(snes.getConvergedReason() > 0),
+        "iterations": int(snes.getIterationNumber()),
+        "linear_iterations": int(snes.getLinearSolveIterations()),
+        "residual_norms": [float(r) for r in history],
+    }
+
+
+def solve(problem: StokesProblem, solver: str = "auto", guess=None):
+    """Solve ``problem``; return the mixed solution Function (u in m a-1, p in MPa) and a
+    report dict (converged, snes_reason, newton_iterations, linear_iterations, residual norms,
+    wall_time_s, dofs, solver). ``guess``: a mixed Function to start from (warm start).
+
+    Raises SolverError (with the report) when Newton does not converge.
+    """
+    t0 = time.perf_counter()
+    Z = problem.function_space
+    dofs = Z.dim()
+    preset, params = solver_parameters(solver, dofs)
+    w = fd.Function(Z, name="velocity_pressure")
+    report = {"solver": preset, "dofs": int(dofs), "discretisation": "Q2-Q1 Taylor-Hood",
+              "ranks": Z.mesh().comm.size}
+    if guess is not None:
+        w.assign(guess)
+        report["start"] = "warm"
+    else:
+        frozen = None
+        for step in range(PICARD_STEPS):
+            start = _run(problem, w, problem.residual(w, picard=True, frozen=frozen), params, preset)
+            if not start["converged"]:
+                report.update(converged=False, snes_reason=start["reason"],
+                              wall_time_s=time.perf_counter() - t0)
+                raise SolverError(f"Stokes Picard step {step} did not converge "
+                                  f"({start['reason']})", report)
+            if frozen is None:
+                frozen = fd.Function(problem.spaces[0])
+            frozen.assign(w.subfunctions[0])
+        report["start"] = "picard"
+        report["picard_iterations"] = PICARD_STEPS
+    result = _run(problem, w, problem.residual(w), params, preset)
+    report.update(converged=result["converged"], snes_reason=result["reason"],
+                  newton_iterations=result["iterations"],
+                  linear_iterations=result["linear_iterations"],
+                  initial_residual=result["residual_norms"][0] if result["residual_norms"] else None,
+                  final_residual=result["residual_norms"][-1] if result["residual_norms"] else None,
+                  residual_norms=result["residual_norms"],
+                  wall_time_s=time.perf_counter() - t0)
+    if not result["converged"]:
+        raise SolverError(f"Stokes Newton solve did not converge ({result['reason']} after "
+                          f"{result['iterations']} iterations)", report)
+    return w, report

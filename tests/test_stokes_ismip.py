@@ -1,0 +1,47 @@
+"""ISMIP-HOM (Pattyn et al. 2008) with the Stokes solver, small but real, and its parallel run."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("firedrake")
+
+from stokes_solver.ismip_hom import run_case  # noqa: E402
+
+
+def test_ismip_hom_b_80km_flowline():
+    r = run_case("B", 80, nx=40, nz=5)
+    # Our converged reference on finer meshes (nx=80, nz=10) and the Pattyn et al. (2008)
+    # full-Stokes ensemble (Fig. 5, L = 80 km) both put the surface speed range near 2-95 m/a.
+    assert 90.0 < r["max_surface_speed"] < 100.0
+    assert 0.5 < r["min_surface_speed"] < 5.0
+    assert r["newton_iterations"] <= 10
+
+
+def test_ismip_hom_d_20km_linear_sliding():
+    r = run_case("D", 20, nx=40, nz=5)
+    assert 19.0 < r["max_surface_speed"] < 23.0
+    assert 13.0 < r["min_surface_speed"] < 17.0
+
+
+@pytest.mark.mpi
+def test_ismip_hom_parallel_matches_serial():
+    mpiexec = shutil.which("mpiexec")
+    if mpiexec is None:
+        pytest.skip("no mpiexec")
+    serial = run_case("B", 80, nx=40, nz=5)
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMP_NUM_THREADS="1")
+    out = subprocess.run(
+        [mpiexec, "-n", "2", sys.executable, "-m", "icebench.cli", "-q", "ismip-hom", "--model",
+         "stokes", "--exp", "B", "--length-km", "80", "--nx", "40", "--nz", "5", "--json"],
+        capture_output=True, text=True, env=env, timeout=600, check=True)
+    # every rank prints the same JSON object; read the first
+    parallel, _ = json.JSONDecoder().raw_decode(out.stdout[out.stdout.index("{"):])
+    assert parallel["ranks"] == 2
+    for key in ("max_surface_speed", "min_surface_speed", "mean_surface_speed"):
+        assert parallel[key] == pytest.approx(serial[key], rel=1e-6), key
