@@ -72,25 +72,29 @@ def topography_window(source: str | Path, resolution: float | None = None,
 
 
 def synthetic_valley(seed: int, nx: int = 64, ny: int = 48, resolution: float = 100.0,
-                     head_elevation: float = 3600.0, drop: float = 1400.0,
-                     relief: float = 700.0, noise: float = 40.0) -> xr.Dataset:
-    """An ice-free mountain valley from a seed: a sinuous U-shaped trough falling ``drop`` (m)
-    along x from ``head_elevation`` (m), walls rising ``relief`` (m), with smooth random relief
-    of amplitude ``noise`` (m) and a cirque basin at the head. Same seed, same valley."""
+                     head_elevation: float = 3300.0, relief: float = 450.0,
+                     noise: float = 30.0) -> xr.Dataset:
+    """An ice-free mountain valley from a seed, in physical units whatever the grid.
+
+    A sinuous U-shaped trough runs along x from ``head_elevation`` (m) with a floor slope drawn
+    in [0.08, 0.15]; its half-width (600-1000 m, widening downstream) and walls rising
+    ``relief`` (m) over three half-widths keep wall slopes near 0.3; a cirque wall closes the
+    head, and smooth random relief of amplitude ``noise`` (m, correlation ~400 m) roughens it
+    all. Same seed, same valley.
+    """
     rng = np.random.default_rng(seed)
     x = resolution * np.arange(nx)
     y = resolution * np.arange(ny)
     X, Y = np.meshgrid(x, y)
-    length, width = x[-1], y[-1]
-    xi = X / length
-    phase, wiggle = rng.uniform(0, 2 * np.pi), rng.uniform(0.03, 0.12) * width
-    centre = 0.5 * width + wiggle * np.sin(2 * np.pi * rng.uniform(0.5, 1.5) * xi + phase)
-    half_width = width * rng.uniform(0.12, 0.2) * (1.0 + 0.4 * (1 - xi))
-    floor = head_elevation - drop * (xi ** rng.uniform(0.7, 1.2))
-    across = np.clip(np.abs(Y - centre) / (2.5 * half_width), 0.0, 1.0)
-    walls = relief * (across ** 2) * (3 - 2 * across)
-    head_wall = 0.6 * relief * np.clip(1 - X / (0.15 * length), 0, 1) ** 2
-    bumps = gaussian_filter(rng.standard_normal(X.shape), sigma=max(2.0, 400.0 / resolution))
+    width = y[-1]
+    phase, wiggle = rng.uniform(0, 2 * np.pi), rng.uniform(0.03, 0.1) * width
+    centre = 0.5 * width + wiggle * np.sin(2 * np.pi * X / rng.uniform(4e3, 8e3) + phase)
+    half_width = rng.uniform(600.0, 1000.0) * (1.0 + X / max(x[-1], 1.0) * 0.4)
+    floor = head_elevation - rng.uniform(0.08, 0.15) * X
+    across = np.clip(np.abs(Y - centre) / (3.0 * half_width), 0.0, 1.0)
+    walls = relief * across**2 * (3 - 2 * across)
+    head_wall = 0.5 * relief * np.clip(1 - X / 1500.0, 0, 1) ** 2
+    bumps = gaussian_filter(rng.standard_normal(X.shape), sigma=max(1.0, 400.0 / resolution))
     bumps *= noise / max(np.abs(bumps).max(), 1e-12)
     state = make_state(x, y, topg=floor + walls + head_wall + bumps)
     state.attrs["source"] = f"synthetic_valley(seed={seed})"
