@@ -146,7 +146,8 @@ def cmd_data_verify(args) -> int:
     return 0 if ok else 1
 
 
-COMMAND_MODULES = ("sia_ssa_solver.commands", "stokes_solver.commands")
+COMMAND_MODULES = ("sia_ssa_solver.commands", "stokes_solver.commands", "evaluation.commands",
+                   "emulator.commands")
 """Modules that add subcommands: each has ``add_commands(sub, verify_sub)``; they must not
 import Firedrake at import time, so that ``icebench --help`` stays fast."""
 

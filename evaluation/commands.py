@@ -1,0 +1,169 @@
+"""``icebench score`` and ``icebench bench speed``: fidelity of a flow model against a reference
+and wall-time benchmarks. Nothing heavy is imported until a command runs."""
+
+import json
+import math
+
+
+def _fmt(value) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
+
+
+def score_lines(result: dict) -> list[str]:
+    """The fidelity and rel_l2 columns of one score result, one line per field."""
+    lines = [f"  {'field':<8} {'fidelity':>9} {'rel_l2':>9}"]
+    for name, value in result["fidelity"].items():
+        lines.append(f"  {name:<8} {_fmt(value):>9} {_fmt(result['rel_l2'][name]):>9}")
+    return lines
+
+
+def cmd_score(args) -> int:
+    from glacier.errors import InputError
+    from evaluation.metrics import json_ready
+    from evaluation.score import (model_from_spec, score_state, score_store,
+                                  score_store_pair)
+
+    if (args.input is None) == (args.store is None):
+        raise InputError("give exactly one of --input (a state) and --store (a training store)")
+    if args.input is not None:
+        from glacier.io import read_state
+
+        if args.reference is None:
+            raise InputError("--input needs --reference (stokes, hybrid, sia or a model spec)")
+        state = read_state(args.input, arrhenius=args.arrhenius, slidingco=args.slidingco)
+        result = score_state(state, model_from_spec(args.model), model_from_spec(args.reference))
+        result.update(model=args.model, reference=args.reference, input=str(args.input))
+        if args.json:
+            print(json.dumps(json_ready(result), indent=2))
+            return 0
+        print(f"{result['model']} against {result['reference']} on {args.input} "
+              f"({result['ice_cells']} ice cells, thk > 1 m):")
+        print("\n".join(score_lines(result)))
+        print(f"  wall time: model {result['seconds']['model']:.3g} s, reference "
+              f"{result['seconds']['reference']:.3g} s (first calls, set-up included)")
+        return 0
+    from glacier.dataset import open_store
+
+    data = open_store(args.store)
+    if args.reference_store is not None:
+        result = score_store_pair(data, open_store(args.reference_store), split=args.split)
+    else:
+        if args.model is None:
+            raise InputError("--store needs --model (or --reference-store for the cross-instructor row)")
+        reference = model_from_spec(args.reference) if args.reference else None
+        result = score_store(data, model_from_spec(args.model), reference, split=args.split)
+    result["store"] = str(args.store)
+    if args.json:
+        print(json.dumps(json_ready(result), indent=2))
+        return 0
+    print(f"{result['model']} against {result['reference']}, {args.split} split of {args.store} "
+          "(fidelity and rel_l2 pooled over each glacier's samples, thk > 1 m):")
+    for domain, row in [*result["per_domain"].items(), ("all", result["all"])]:
+        print(f"{domain} ({row['samples']} samples, {row['ice_cells']} ice cells)")
+        print("\n".join(score_lines(row)))
+    return 0
+
+
+def _sizes(text: str) -> list[int]:
+    from glacier.errors import InputError
+
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError as exc:
+        raise InputError(f"--sizes must be comma-separated integers, got '{text}'") from exc
+    if not sizes or min(sizes) < 3:
+        raise InputError(f"--sizes needs sizes >= 3 cells, got '{text}'")
+    return sizes
+
+
+def cmd_bench_speed(args) -> int:
+    from glacier.errors import InputError
+    from glacier.io import read_state
+    from evaluation.score import model_from_spec, model_label
+    from evaluation.speed import benchmark, format_table, transient_times
+
+    state = read_state(args.input, arrhenius=args.arrhenius, slidingco=args.slidingco)
+    specs = [s.strip() for s in args.models.split(",") if s.strip()]
+    if not specs:
+        raise InputError("--models names no model")
+    models = {}
+    for spec in specs:
+        models[model_label(spec, set(models))] = model_from_spec(spec)
+    result = benchmark(state, models, _sizes(args.sizes), repeats=args.repeats)
+    result["input"] = str(args.input)
+    rows = result["rows"]
+    if args.transient_years:
+        from glacier.evolve import EvolveSettings
+        from glacier.smb import ElaSmb
+
+        settings = EvolveSettings(years=args.transient_years,
+                                  output_interval=args.transient_years)
+        result["transient"] = transient_times(state, models, ElaSmb(ela=args.ela), settings)
+    if args.plot:
+        from evaluation.figures import speed_plot
+
+        speed_plot(rows, args.plot)
+    if args.output:
+        from pathlib import Path
+
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+    if args.json:
+        print(json.dumps(rows_json(result), indent=2))
+        return 0
+    print(format_table(rows))
+    for gemm in filter(None, (result["sgemm"], result["device_sgemm"])):
+        print(f"sgemm ({gemm['library']} float32, n={gemm['n']}, {gemm['device']}): "
+              f"{gemm['flops_per_s'] / 1e9:.1f} GFLOP/s")
+    for e in result["efficiency"]:
+        print(f"{e['model']} {e['nx']}x{e['ny']}: {e['flops'] / 1e9:.3f} GFLOP per inference, "
+              f"{e['seconds']:.4g} s, {e['flops_per_s'] / 1e9:.2f} GFLOP/s = "
+              f"{100 * e['fraction_of_sgemm']:.1f}% of sgemm on {e['device']}")
+    for t in result.get("transient", []):
+        print(f"transient {t['years']:g} a on {t['nx']}x{t['ny']} with {t['model']}: "
+              f"{t['seconds']:.3g} s")
+    return 0
+
+
+def rows_json(result: dict) -> list[dict]:
+    """The ``--json`` output: the rows, each with the machine info beside its timings."""
+    keep = ("model", "nx", "ny", "dx_m", "ice_cells", "seconds", "times", "warmup_seconds",
+            "device", "cores", "speedup_vs_stokes", "speedup_vs_hybrid")
+    return [{**{k: r[k] for k in keep}, "machine": result["machine"]} for r in result["rows"]]
+
+
+def add_commands(sub, verify_sub) -> None:
+    """Add ``icebench score`` and ``icebench bench speed``."""
+    models_help = ("a registered flow model, name[:key=value...] (e.g. sia:sliding=true, "
+                   "stokes:layers=4), or the path of an emulator bundle or .keras file")
+    p = sub.add_parser("score", help="fidelity and relative L2 error of a flow model against a reference")
+    p.add_argument("--model", help=models_help)
+    p.add_argument("--reference", help="the reference model (stokes, hybrid, sia, ...); with "
+                                       "--store the default is the store's own velocities")
+    p.add_argument("--input", help="a state (IGM-style NetCDF/Zarr with usurf/topg and thk)")
+    p.add_argument("--store", help="a training store: score its split per glacier instead")
+    p.add_argument("--reference-store", help="with --store: a second store on the same states "
+                                             "(the cross-instructor row)")
+    p.add_argument("--split", default="test", choices=("train", "val", "test"))
+    p.add_argument("--arrhenius", type=float, help="constant A (MPa-3 a-1), overrides the file")
+    p.add_argument("--slidingco", type=float, help="constant c (MPa a1/3 m-1/3), overrides the file")
+    p.add_argument("--json", action="store_true", help="print JSON (keys fidelity, rel_l2)")
+    p.set_defaults(func=cmd_score)
+
+    bench = sub.add_parser("bench", help="benchmarks")
+    bench_sub = bench.add_subparsers(dest="bench_command", required=True)
+    p = bench_sub.add_parser("speed", help="wall time of one velocity field per model and grid size")
+    p.add_argument("--input", required=True, help="a state with ice; resampled to each size")
+    p.add_argument("--models", required=True, help="comma-separated: " + models_help)
+    p.add_argument("--sizes", default="32,64,128", help="cells along x, comma-separated")
+    p.add_argument("--repeats", type=int, default=5, help="timed calls after the warm-up")
+    p.add_argument("--transient-years", type=float,
+                   help="also time a whole evolve run of this many years (a) with each model")
+    p.add_argument("--ela", type=float, default=3000.0, help="ELA (m) of the transient runs")
+    p.add_argument("--arrhenius", type=float, help="constant A (MPa-3 a-1), overrides the file")
+    p.add_argument("--slidingco", type=float, help="constant c (MPa a1/3 m-1/3), overrides the file")
+    p.add_argument("--plot", help="write the log-log plot of time vs cells here (PNG)")
+    p.add_argument("--output", help="write the full results (rows, machine, sgemm, efficiency) "
+                                    "as JSON here")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p.set_defaults(func=cmd_bench_speed)

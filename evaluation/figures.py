@@ -1,0 +1,110 @@
+"""Figures of the evaluation (PNG): error maps, transient volume and thickness, speed ladder."""
+
+from pathlib import Path
+
+import numpy as np
+
+from evaluation.metrics import ICE_THRESHOLD
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(fig, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _pyplot().close(fig)
+    return path
+
+
+def _extent(x, y) -> list[float]:
+    dx = float(x[1] - x[0])
+    return [float(x[0]) - dx / 2, float(x[-1]) + dx / 2, float(y[0]) - dx / 2, float(y[-1]) + dx / 2]
+
+
+def error_maps(x, y, thk, vel, ref, path, title: str = "") -> Path:
+    """Three maps over the ice (thk > 1 m): reference surface speed, the model's surface speed
+    (same colour scale, m a-1) and their difference (model - reference, m a-1)."""
+    plt = _pyplot()
+    ice = np.asarray(thk) > ICE_THRESHOLD
+    speed_ref = np.where(ice, np.hypot(ref["uvelsurf"], ref["vvelsurf"]), np.nan)
+    speed = np.where(ice, np.hypot(vel["uvelsurf"], vel["vvelsurf"]), np.nan)
+    diff = speed - speed_ref
+    top = float(np.nanmax(speed_ref)) if ice.any() else 1.0
+    lim = float(np.nanmax(np.abs(diff))) if ice.any() else 1.0
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+    panels = ((speed_ref, "reference surface speed (m/a)", "magma", 0.0, top),
+              (speed, "model surface speed (m/a)", "magma", 0.0, top),
+              (diff, "model - reference (m/a)", "RdBu_r", -lim, lim))
+    for ax, (field, label, cmap, lo, hi) in zip(axes, panels):
+        im = ax.imshow(field, origin="lower", extent=_extent(x, y), cmap=cmap, vmin=lo, vmax=hi)
+        fig.colorbar(im, ax=ax, shrink=0.85, label=label)
+        ax.set_xlabel("x (m)")
+    axes[0].set_ylabel("y (m)")
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)
+
+
+def volume_plot(numbers: dict, path) -> Path:
+    """Ice volume (km3) against time (a) of the model's and the reference's runs, and their
+    relative difference (%), from ``evaluation.transient`` numbers."""
+    plt = _pyplot()
+    t = np.asarray(numbers["time_a"])
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(6.5, 5.5), sharex=True,
+                                  gridspec_kw={"height_ratios": [2, 1]})
+    ax.plot(t, np.asarray(numbers["volume_ref_m3"]) / 1e9, "k-", label=numbers["reference"])
+    ax.plot(t, np.asarray(numbers["volume_m3"]) / 1e9, "C1--", label=numbers["model"])
+    ax.set_ylabel("ice volume (km$^3$)")
+    ax.legend()
+    rel = np.array([np.nan if v is None else v for v in numbers["rel_volume_diff"]], dtype=float)
+    ax2.plot(t, 100 * rel, "C3-")
+    ax2.axhline(0.0, color="0.6", lw=0.8)
+    ax2.set_ylabel("volume difference (%)")
+    ax2.set_xlabel("time (a)")
+    return _save(fig, path)
+
+
+def thickness_maps(x, y, thk, thk_ref, path, labels=("model", "reference")) -> Path:
+    """End thickness (m) of the two runs and their difference (m)."""
+    plt = _pyplot()
+    thk, thk_ref = np.asarray(thk), np.asarray(thk_ref)
+    top = max(float(thk.max()), float(thk_ref.max()), 1.0)
+    diff = np.where((thk > ICE_THRESHOLD) | (thk_ref > ICE_THRESHOLD), thk - thk_ref, np.nan)
+    lim = float(np.nanmax(np.abs(diff))) if np.isfinite(diff).any() else 1.0
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+    panels = ((np.where(thk > ICE_THRESHOLD, thk, np.nan), f"{labels[0]} thickness (m)", "Blues", 0, top),
+              (np.where(thk_ref > ICE_THRESHOLD, thk_ref, np.nan), f"{labels[1]} thickness (m)",
+               "Blues", 0, top),
+              (diff, f"{labels[0]} - {labels[1]} (m)", "RdBu_r", -lim, lim))
+    for ax, (field, label, cmap, lo, hi) in zip(axes, panels):
+        im = ax.imshow(field, origin="lower", extent=_extent(x, y), cmap=cmap, vmin=lo, vmax=hi)
+        fig.colorbar(im, ax=ax, shrink=0.85, label=label)
+        ax.set_xlabel("x (m)")
+    axes[0].set_ylabel("y (m)")
+    return _save(fig, path)
+
+
+def speed_plot(rows: list[dict], path) -> Path:
+    """Wall time of one velocity field (s) against the number of grid cells, log-log, one line
+    per model (and device)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    labels = list(dict.fromkeys((r["model"], r["device"]) for r in rows))
+    for model, device in labels:
+        pts = sorted((r["nx"] * r["ny"], r["seconds"]) for r in rows
+                     if r["model"] == model and r["device"] == device)
+        cells, secs = zip(*pts)
+        ax.loglog(cells, secs, "o-", label=model if device == "cpu" else f"{model} ({device})")
+    ax.set_xlabel("grid cells")
+    ax.set_ylabel("wall time of one velocity field (s)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    ax.set_title(f"median of warm runs, batch 1, {rows[0]['cores']} cores")
+    return _save(fig, path)

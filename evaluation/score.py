@@ -1,0 +1,182 @@
+"""Scores of a flow model against a reference: on one state, or per glacier on a store's split.
+
+The reference is a second flow model run on the same states, or the velocities stored in a
+training store (the instructor's), or a second store with the same inputs (the cross-instructor
+row: hybrid against Stokes on the very same snapshots). Scores are those of
+``evaluation.metrics`` (fidelity and relative L2 per vector field and for the surface speed,
+over thk > 1 m); per glacier they are pooled over all the glacier's samples of the split.
+"""
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from glacier.errors import InputError
+from glacier.fields import VELOCITY_FIELDS, make_state
+from glacier.flow import FlowModel, get_flow_model
+from evaluation.metrics import add_sums, error_sums, scores
+
+MATCH_KEYS = ("domain", "climate", "param_sample", "time")
+"""Coordinates that identify a snapshot across the stores of different instructors."""
+
+
+def _option_value(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def model_from_spec(spec: str) -> FlowModel:
+    """A flow model from ``name``, ``name:key=value[:key=value...]`` (values read as JSON, else
+    text, e.g. ``sia:sliding=true``, ``stokes:layers=4:solver=direct``) or the path of an
+    emulator (a bundle folder or a ``.keras`` file)."""
+    if Path(spec).exists():
+        return get_flow_model("emulator", path=spec)
+    name, _, opts = spec.partition(":")
+    options = {}
+    for item in filter(None, opts.split(":")):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InputError(f"model option '{item}' in '{spec}' is not key=value")
+        options[key.strip()] = _option_value(value.strip())
+    return get_flow_model(name, **options)
+
+
+def model_label(spec: str, taken: set[str] = frozenset()) -> str:
+    """A short label for a model spec in tables: its registry name (``stokes:layers=4`` ->
+    ``stokes``), ``emulator:<name>`` for a path; the full spec when the short one is taken."""
+    path = Path(spec)
+    label = f"emulator:{path.stem}" if path.exists() else spec.partition(":")[0]
+    return spec if label in taken else label
+
+
+def timed_velocity(model: FlowModel, state: xr.Dataset) -> tuple[xr.Dataset, float]:
+    """The model's velocities (m a-1) on ``state`` and the wall time of the call (s)."""
+    t0 = time.perf_counter()
+    vel = model.velocity(state)
+    return vel, time.perf_counter() - t0
+
+
+def score_state(state: xr.Dataset, model: FlowModel, reference: FlowModel) -> dict:
+    """Run both models on ``state``; fidelity and rel_l2 per field and for the speed, the
+    number of ice cells and each model's wall time (s, first call: includes any set-up)."""
+    vel, t_model = timed_velocity(model, state)
+    ref, t_ref = timed_velocity(reference, state)
+    sums = error_sums(vel, ref, state.thk.values)
+    return {"model": model.name, "reference": reference.name, **scores(sums),
+            "ice_cells": sums["velbar"]["cells"],
+            "seconds": {"model": t_model, "reference": t_ref}}
+
+
+def _strings(values) -> np.ndarray:
+    """Text coordinates (fixed-width or numpy StringDType, as Zarr returns them) as str."""
+    return np.array([str(v) for v in np.asarray(values).ravel()])
+
+
+def split_indices(data: xr.Dataset, split: str) -> np.ndarray:
+    """Indices of the samples of ``split`` (train / val / test) in a store."""
+    idx = np.nonzero(_strings(data.split.values) == split)[0]
+    if idx.size == 0:
+        raise InputError(f"the store has no '{split}' samples")
+    return idx
+
+
+def store_state(data: xr.Dataset, index: int) -> xr.Dataset:
+    """Sample ``index`` of a store as a flow-model state (coordinates from its ``dx``, m)."""
+    s = data.isel(sample=int(index))
+    dx = float(s.dx)
+    fields = {k: s[k].values for k in ("thk", "usurf", "topg", "arrhenius", "slidingco", "icemask")
+              if k in s}
+    return make_state(dx * np.arange(s.sizes["x"]), dx * np.arange(s.sizes["y"]), **fields)
+
+
+def store_velocity(data: xr.Dataset, index: int) -> dict[str, np.ndarray]:
+    """The stored (instructor's) velocities of sample ``index`` (m a-1)."""
+    s = data.isel(sample=int(index))
+    return {f: np.asarray(s[f].values, dtype=float) for f in VELOCITY_FIELDS}
+
+
+def _pooled(per_domain_sums: dict[str, dict], counts: dict[str, int]) -> dict:
+    out = {"per_domain": {}, "all": None}
+    total = None
+    for domain in sorted(per_domain_sums):
+        sums = per_domain_sums[domain]
+        out["per_domain"][domain] = {**scores(sums), "samples": counts[domain],
+                                     "ice_cells": sums["velbar"]["cells"]}
+        total = add_sums(total, sums)
+    out["all"] = {**scores(total), "samples": sum(counts.values()),
+                  "ice_cells": total["velbar"]["cells"]}
+    return out
+
+
+def score_store(data: xr.Dataset, model: FlowModel, reference: FlowModel | None = None,
+                split: str = "test") -> dict:
+    """Score ``model`` on every sample of ``split``, per glacier (domain) and pooled.
+
+    The reference is the store's own velocities (its instructor's), or ``reference`` run on the
+    same states (two models on the same states). Also returns the median wall time (s) of the
+    model per sample.
+    """
+    idx = split_indices(data, split)
+    part = data.isel(sample=idx).load()
+    sums, counts, seconds = {}, {}, []
+    for k in range(part.sizes["sample"]):
+        domain = str(part.domain.values[k])
+        state = store_state(part, k)
+        vel, dt = timed_velocity(model, state)
+        seconds.append(dt)
+        ref = store_velocity(part, k) if reference is None else reference.velocity(state)
+        sums[domain] = add_sums(sums.get(domain), error_sums(vel, ref, state.thk.values))
+        counts[domain] = counts.get(domain, 0) + 1
+    ref_name = reference.name if reference is not None else data.attrs.get("instructor", "store")
+    return {"model": model.name, "reference": ref_name, "split": split,
+            "median_seconds": float(np.median(seconds)), **_pooled(sums, counts)}
+
+
+def _sample_keys(data: xr.Dataset, idx: np.ndarray) -> list[tuple]:
+    cols = [np.asarray(data[k].values)[idx] for k in MATCH_KEYS]
+    return [(str(d), str(c), int(p), round(float(t), 6)) for d, c, p, t in zip(*cols)]
+
+
+def score_store_pair(data: xr.Dataset, reference: xr.Dataset, split: str = "test",
+                     atol: float = 1e-3) -> dict:
+    """Score the velocities of store ``data`` against those of store ``reference`` on the
+    snapshots both hold (matched by domain, climate, parameter sample and time), per glacier.
+
+    The matched snapshots must have the same thickness (within ``atol`` m): the two stores must
+    come from the same runs. Snapshots only one store holds (e.g. one instructor did not
+    converge there) are counted in ``unmatched``.
+    """
+    ia, ib = split_indices(data, split), split_indices(reference, split)
+    keys_b = {k: i for k, i in zip(_sample_keys(reference, ib), ib)}
+    pairs = [(i, keys_b[k]) for k, i in zip(_sample_keys(data, ia), ia) if k in keys_b]
+    if not pairs:
+        raise InputError(f"the two stores share no '{split}' snapshot (matched by {MATCH_KEYS})")
+    a = data.isel(sample=[i for i, _ in pairs]).load()
+    b = reference.isel(sample=[j for _, j in pairs]).load()
+    gap = float(np.max(np.abs(a.thk.values - b.thk.values)))
+    if gap > atol:
+        raise InputError(f"matched snapshots differ in thickness by up to {gap:.3g} m: the stores "
+                         "do not hold the same states")
+    sums, counts = {}, {}
+    for k in range(a.sizes["sample"]):
+        domain = str(a.domain.values[k])
+        s = error_sums(store_velocity(a, k), store_velocity(b, k), a.thk.values[k])
+        sums[domain] = add_sums(sums.get(domain), s)
+        counts[domain] = counts.get(domain, 0) + 1
+    return {"model": data.attrs.get("instructor", "store"),
+            "reference": reference.attrs.get("instructor", "reference store"), "split": split,
+            "unmatched": int(len(ia) + len(ib) - 2 * len(pairs)), **_pooled(sums, counts)}
+
+
+def last_samples(data: xr.Dataset, split: str = "test") -> dict[str, int]:
+    """For each glacier of ``split``: the index of its latest snapshot (the largest glacier of
+    a growth run), for the error maps."""
+    idx = split_indices(data, split)
+    domains = _strings(data.domain.values)[idx]
+    times = np.asarray(data.time.values, dtype=float)[idx]
+    return {d: int(idx[domains == d][np.argmax(times[domains == d])]) for d in sorted(set(domains))}
