@@ -79,6 +79,17 @@ def test_assembled_store(runs, tmp_path):
     assert "excluded snapshots (solver did not converge)" in text and "thk" in text
 
 
+def test_data_commands(runs, tmp_path, capsys):
+    from icebench.cli import main
+    splits = assign_splits(["real", "v1", "v2"], ["real"], ["v2"], ["real"])
+    path = write_store(assemble(runs, "sia", splits, {}), tmp_path / "sia.zarr")
+    assert main(["-q", "data", "inspect", str(path), "--figure", str(tmp_path / "s.png")]) == 0
+    out = capsys.readouterr().out
+    assert "samples per split: train" in out and (tmp_path / "s.png").stat().st_size > 10_000
+    assert main(["-q", "data", "verify", str(path)]) == 0
+    assert "content hash matches" in capsys.readouterr().out
+
+
 def test_same_inputs_same_hash_and_tamper_detected(runs, tmp_path):
     splits = assign_splits(["real", "v1", "v2"], ["real"], [], ["real"])
     a = assemble(runs, "sia", splits, {})
