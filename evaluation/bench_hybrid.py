@@ -18,18 +18,10 @@ import numpy as np
 
 
 def grown_aletsch(years: float, resolution: float):
-    from glacier.evolve import EvolveSettings, evolve
-    from glacier.flow import get_flow_model
+    from glacier.evolve import grow_glacier
     from glacier.geometry import topography_window
-    from glacier.smb import ElaSmb
 
-    state = topography_window("aletsch_100m", resolution=resolution)
-    run = evolve(state, get_flow_model("sia"), ElaSmb(ela=3000.0),
-                 EvolveSettings(years=years, output_interval=years), show_progress=False)
-    grown = state.copy()
-    grown["thk"] = run.thk.isel(time=-1)
-    grown["usurf"] = run.usurf.isel(time=-1)
-    return grown
+    return grow_glacier(topography_window("aletsch_100m", resolution=resolution), years, 3000.0)
 
 
 def aletsch_row(years: float, resolution: float, solver: str) -> dict:

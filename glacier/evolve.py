@@ -118,3 +118,17 @@ def evolve(state: xr.Dataset, flow_model: FlowModel, smb_model, settings: Evolve
     run.attrs.update(flow_model=flow_model.name, clipped_volume_m3=clipped, cfl=settings.cfl,
                      dt_max_a=settings.dt_max, velocity_interval_a=settings.velocity_interval)
     return with_units(run)
+
+
+def grow_glacier(state: xr.Dataset, years: float, ela: float, model: str = "sia") -> xr.Dataset:
+    """The state after ``years`` (a) of growth under a constant ELA (m) with the flow model
+    ``model`` (default: the closed-form SIA): a glacier to benchmark or score solvers on."""
+    from glacier.flow import get_flow_model
+    from glacier.smb import ElaSmb
+
+    run = evolve(state, get_flow_model(model), ElaSmb(ela=ela),
+                 EvolveSettings(years=years, output_interval=years), show_progress=False)
+    grown = state.copy()
+    grown["thk"] = run.thk.isel(time=-1, drop=True)
+    grown["usurf"] = run.usurf.isel(time=-1, drop=True)
+    return grown
