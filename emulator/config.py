@@ -1,0 +1,111 @@
+"""Training configuration: defaults, loading from YAML/JSON, validation.
+
+Every key has a default, so an empty config trains the paper's baseline CNN. Units: lengths
+in m (``ice_threshold``), velocities in m a-1; ``scales`` in each field's units.
+"""
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from glacier.errors import InputError
+from glacier.fields import VELOCITY_FIELDS
+from emulator.tracking import DEFAULT_TRACKING_URI
+
+DEFAULT_INPUTS = ("thk", "slopsurfx", "slopsurfy", "arrhenius", "slidingco")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run.
+
+    architecture: ``cnn`` (paper baseline) or ``unet``; ``model``: options of its builder
+    (cnn: layers, filters, kernel, negative_slope; unet: levels, filters, kernel,
+    negative_slope). inputs/outputs: channel names (``dx`` = grid spacing as a field).
+    scales: per-field scale overrides (else RMS over the train split). loss: ``mse`` or
+    ``mae`` over ice cells (thk > ice_threshold, m), in m a-1, weighted per output by
+    ``field_weights``. patch_size: square patches (cells) or None for whole glaciers.
+    learning rate: Adam with a cosine decay from ``learning_rate`` to
+    ``learning_rate * min_lr_fraction`` over all epochs (``lr_schedule: constant`` to keep it).
+    Early stopping on the validation loss after ``patience`` epochs without improvement.
+    mlflow: log the run to ``tracking_uri`` (one experiment per instructor).
+    """
+
+    architecture: str = "cnn"
+    model: dict = field(default_factory=dict)
+    inputs: list = field(default_factory=lambda: list(DEFAULT_INPUTS))
+    outputs: list = field(default_factory=lambda: list(VELOCITY_FIELDS))
+    scales: dict = field(default_factory=dict)
+    loss: str = "mse"
+    field_weights: dict = field(default_factory=dict)
+    ice_threshold: float = 1.0
+    batch_size: int = 8
+    patch_size: int | None = 32
+    augment: bool = True
+    epochs: int = 100
+    learning_rate: float = 1e-3
+    lr_schedule: str = "cosine"
+    min_lr_fraction: float = 0.01
+    patience: int = 10
+    seed: int = 0
+    deterministic: bool = True
+    workers: int = 1
+    mlflow: bool = True
+    tracking_uri: str = DEFAULT_TRACKING_URI
+    register: bool = True
+
+    def __post_init__(self):
+        from emulator.zoo import ARCHITECTURES
+        if self.architecture not in ARCHITECTURES:
+            raise InputError(f"architecture '{self.architecture}' unknown; choose from {ARCHITECTURES}")
+        if self.loss not in ("mse", "mae"):
+            raise InputError(f"loss must be 'mse' or 'mae', got '{self.loss}'")
+        if self.lr_schedule not in ("cosine", "constant"):
+            raise InputError(f"lr_schedule must be 'cosine' or 'constant', got '{self.lr_schedule}'")
+        unknown = set(self.field_weights) - set(self.outputs)
+        if unknown:
+            raise InputError(f"field_weights name fields that are not outputs: {sorted(unknown)}")
+        if "thk" not in self.inputs:
+            raise InputError(f"inputs must include 'thk' (got {self.inputs})")
+        for name in ("batch_size", "epochs"):
+            if int(getattr(self, name)) < 1:
+                raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.patch_size is not None and int(self.patch_size) < 4:
+            raise InputError(f"patch_size must be >= 4 cells or null, got {self.patch_size}")
+        if self.learning_rate <= 0 or not 0 < self.min_lr_fraction <= 1:
+            raise InputError("learning_rate must be > 0 and min_lr_fraction in (0, 1]")
+
+    def weights(self) -> list[float]:
+        """Loss weight of each output, in output order."""
+        return [float(self.field_weights.get(f, 1.0)) for f in self.outputs]
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def load_config(source=None, **overrides) -> TrainConfig:
+    """A TrainConfig from a YAML/JSON file path, a dict or None (defaults), then
+    ``overrides``; unknown keys raise InputError naming them."""
+    if source is None:
+        values = {}
+    elif isinstance(source, dict):
+        values = dict(source)
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise InputError(f"training config '{path}' does not exist")
+        text = path.read_text()
+        if path.suffix == ".json":
+            values = json.loads(text)
+        else:
+            import yaml
+            values = yaml.safe_load(text) or {}
+        if not isinstance(values, dict):
+            raise InputError(f"training config '{path}' is not a mapping")
+    values.update(overrides)
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise InputError(f"unknown training config key(s) {unknown}; known: {sorted(known)}")
+    return TrainConfig(**values)

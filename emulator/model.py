@@ -1,0 +1,142 @@
+"""The inference FlowModel of a trained emulator: state -> the six velocity fields (m a-1).
+
+``EmulatorFlowModel.load(path)`` takes a published bundle directory (``manifest.json`` +
+``model.keras``), a training output directory (``training.json`` + ``model.keras``) or a
+``.keras`` file next to either. Registered as the flow model ``emulator`` (option ``path``,
+or ``instructor`` and ``library`` for the newest published emulator of an instructor).
+"""
+
+import logging
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from glacier.errors import InputError
+from glacier.fields import grid_spacing, surface_slopes
+from glacier.flow import velocity_dataset
+from glacier.validation import validate_state
+from emulator.data import GRID_SPACING
+from emulator.manifest import MANIFEST, read_manifest
+
+log = logging.getLogger("icebench")
+
+
+def latest_bundle(library, instructor: str) -> Path:
+    """The newest bundle ``<library>/<instructor>/vNNN`` (highest version number)."""
+    base = Path(library) / instructor
+    versions = sorted(p for p in base.glob("v[0-9]*") if (p / MANIFEST).exists())
+    if not versions:
+        raise InputError(f"no published emulator of instructor '{instructor}' in '{library}'")
+    return versions[-1]
+
+
+def _training_limits(summary: dict) -> dict:
+    """The manifest entries that inference needs, from a training summary (training.json)."""
+    config = summary["config"]
+    return {"inputs": [{"name": f, "scale": s} for f, s in summary["input_scales"].items()],
+            "outputs": [{"name": f, "scale": s} for f, s in summary["output_scales"].items()],
+            "valid": {**summary["trained_ranges"], "dx_tolerance": 0.01},
+            "out_of_range": "error", "ice_threshold_m": config["ice_threshold"],
+            "instructor": {"name": summary["instructor"]}, "model_file": "model.keras"}
+
+
+def resolve(path) -> tuple[Path, dict]:
+    """(model file, manifest-like dict) of a bundle, a training directory or a .keras file."""
+    import json
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"emulator '{path}' does not exist")
+    directory = path.parent if path.is_file() else path
+    if (directory / MANIFEST).exists():
+        manifest = read_manifest(directory)
+        return directory / manifest["model_file"], manifest
+    if (directory / "training.json").exists():
+        summary = json.loads((directory / "training.json").read_text())
+        return (path if path.is_file() else directory / "model.keras"), _training_limits(summary)
+    raise InputError(f"'{path}' is neither an emulator bundle ({MANIFEST}) nor a training "
+                     "directory (training.json)")
+
+
+class EmulatorFlowModel:
+    """A trained emulator as a FlowModel; checks the state against the manifest's validity
+    (grid spacing within ``dx_tolerance`` of a trained one, A and c under ice within the
+    trained ranges): an InputError, or a warning if the manifest says ``out_of_range: warn``."""
+
+    def __init__(self, keras_model, manifest: dict, source: str = ""):
+        self.keras_model = keras_model
+        self.manifest = manifest
+        self.inputs = [e["name"] for e in manifest["inputs"]]
+        self.outputs = [e["name"] for e in manifest["outputs"]]
+        self.name = f"emulator[{manifest['instructor']['name']}]"
+        self.source = source
+
+    @classmethod
+    def load(cls, path) -> "EmulatorFlowModel":
+        from emulator.zoo import load_model
+        model_file, manifest = resolve(path)
+        return cls(load_model(model_file, compile=False), manifest, str(path))
+
+    def check(self, state: xr.Dataset) -> None:
+        """Raise InputError (or warn) where the state is outside the trained conditions."""
+        valid = self.manifest["valid"]
+        problems = []
+        dx = grid_spacing(state)
+        tol = float(valid["dx_tolerance"])
+        if not any(abs(dx - d) <= tol * d for d in valid["dx_m"]):
+            problems.append(f"grid spacing {dx:g} m is not a trained resolution {valid['dx_m']} m")
+        ice = state.thk.values > self.manifest["ice_threshold_m"]
+        for name, units in (("arrhenius", "MPa-3 a-1"), ("slidingco", "MPa a1/3 m-1/3")):
+            lo, hi = valid[name]
+            values = state[name].values[ice]
+            slack = 1e-6 * max(abs(lo), abs(hi))
+            if values.size and (values.min() < lo - slack or values.max() > hi + slack):
+                problems.append(f"field '{name}' under ice spans {values.min():.4g} .. "
+                                f"{values.max():.4g} {units}, outside the trained range "
+                                f"{lo:.4g} .. {hi:.4g} {units}")
+        if not problems:
+            return
+        message = f"emulator {self.source or self.name}: " + "; ".join(problems)
+        if self.manifest["out_of_range"] == "warn":
+            warnings.warn(message, stacklevel=3)
+            log.warning(message)
+        else:
+            raise InputError(message)
+
+    def input_fields(self, state: xr.Dataset) -> np.ndarray:
+        """The network input (1, y, x, channels) of a state, in the fields' units."""
+        dx = grid_spacing(state)
+        sx, sy = surface_slopes(state.usurf.values, dx)
+        derived = {"slopsurfx": sx, "slopsurfy": sy,
+                   GRID_SPACING: np.full(state.thk.shape, dx)}
+        missing = [f for f in self.inputs if f not in derived and f not in state]
+        if missing:
+            raise InputError(f"the state lacks field(s) {missing} that the emulator needs")
+        channels = [derived[f] if f in derived else state[f].values for f in self.inputs]
+        return np.stack(channels, axis=-1)[None].astype(np.float32)
+
+    def velocity(self, state: xr.Dataset, guess: xr.Dataset | None = None) -> xr.Dataset:
+        """Velocities (m a-1) of a validated state on any grid; ``guess`` is ignored."""
+        import keras
+        state = validate_state(state, required=("thk", "usurf", "topg", "arrhenius", "slidingco"))
+        self.check(state)
+        x = self.input_fields(state)
+        t0 = time.perf_counter()
+        y = keras.ops.convert_to_numpy(self.keras_model(x, training=False))[0]
+        seconds = time.perf_counter() - t0
+        fields = {f: y[..., i].astype(float) for i, f in enumerate(self.outputs)}
+        return velocity_dataset(state, fields, report={"converged": True, "iterations": 0,
+                                                       "wall_time_s": seconds,
+                                                       "emulator": self.source or self.name})
+
+
+def load_flow_model(path=None, instructor: str | None = None, library="library"
+                    ) -> EmulatorFlowModel:
+    """The emulator at ``path``, or the newest one of ``instructor`` in ``library``."""
+    if path is None:
+        if instructor is None:
+            raise InputError("the emulator flow model needs a 'path' or an 'instructor'")
+        path = latest_bundle(library, instructor)
+    return EmulatorFlowModel.load(path)

@@ -1,0 +1,197 @@
+"""Training an emulator on one instructor's store: ``train(store, config, out_dir)``.
+
+Writes into ``out_dir``: ``model.keras`` (the best model: lowest validation loss),
+``training.json`` (config, dataset identity, scales, trained ranges, history, validation
+scores, timings, code version), ``history.csv``, ``learning_curve.png`` and
+``checkpoints/`` (see emulator.checkpoint). Rerunning on an interrupted ``out_dir`` resumes
+from the last finished epoch; on a finished one it returns the saved summary.
+"""
+
+import csv
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from glacier.dataset import open_store
+from glacier.errors import InputError
+from glacier.provenance import code_version
+from emulator.config import TrainConfig, load_config
+from emulator.data import field_scales, make_batches, split_labels, trained_ranges
+from emulator.metrics import FidelityAccumulator
+
+log = logging.getLogger("icebench")
+SUMMARY = "training.json"
+
+
+def configure_determinism(seed: int, deterministic: bool) -> None:
+    """Seed Python, NumPy and the backend; with ``deterministic``, make TensorFlow's ops
+    deterministic (same seed, same weights on the same machine)."""
+    import keras
+    keras.utils.set_random_seed(seed)
+    if deterministic and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+        tf.config.experimental.enable_op_determinism()
+
+
+def compile_model(model, config: TrainConfig, steps_per_epoch: int) -> None:
+    """Adam with the configured schedule, the masked loss and per-field RMSE metrics."""
+    import keras
+    from emulator.losses import MaskedRMSE, MaskedVelocityLoss
+
+    lr = config.learning_rate
+    if config.lr_schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(
+            config.learning_rate, decay_steps=max(1, config.epochs * steps_per_epoch),
+            alpha=config.min_lr_fraction)
+    metrics = [MaskedRMSE(None, name="ice_rmse")]
+    metrics += [MaskedRMSE(i, name=f"rmse_{f}") for i, f in enumerate(config.outputs)]
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr),
+                  loss=MaskedVelocityLoss(config.weights(), config.loss), metrics=metrics)
+
+
+def evaluate(model, data, split: str, inputs: list[str], outputs: list[str],
+             ice_threshold: float = 1.0, batch_size: int = 8) -> dict:
+    """Fidelity and relative L2 error (see emulator.metrics) of ``model`` on whole glaciers
+    of one split of an opened store, plus the split's sample count."""
+    import keras
+
+    batches = make_batches(data, split, inputs, outputs, batch_size, ice_threshold=ice_threshold)
+    acc = FidelityAccumulator(outputs)
+    for i in range(len(batches)):
+        x, y = batches[i]
+        pred = keras.ops.convert_to_numpy(model(x, training=False))
+        acc.add(pred, y[..., :-1], y[..., -1] > 0.5)
+    return {**acc.scores(), "samples": int(len(batches.indices))}
+
+
+def learning_curve(history: list[dict], path: Path, title: str) -> Path:
+    """PNG of the training and validation loss and the learning rate per epoch."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [h["epoch"] + 1 for h in history]
+    fig, (ax, ax_lr) = plt.subplots(2, 1, figsize=(6, 5.5), sharex=True,
+                                    gridspec_kw={"height_ratios": [3, 1]})
+    for key, label in (("loss", "train"), ("val_loss", "validation")):
+        if all(key in h for h in history):
+            ax.semilogy(epochs, [h[key] for h in history], marker=".", label=label)
+    ax.set_ylabel("masked loss (m a-1)^2 or m a-1")
+    ax.set_title(title, fontsize=10)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    ax_lr.semilogy(epochs, [h["lr"] for h in history], color="gray")
+    ax_lr.set_ylabel("learning rate")
+    ax_lr.set_xlabel("epoch")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _write_history(history: list[dict], path: Path) -> None:
+    keys = sorted({k for h in history for k in h}, key=lambda k: (k != "epoch", k))
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(history)
+
+
+def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
+          verbose: int | None = None) -> dict:
+    """Train (or resume, or return the finished summary of) an emulator; see the module doc.
+
+    ``store``: path of an instructor's Zarr store; ``config``: TrainConfig, dict, file path
+    or None; ``callbacks``: extra Keras callbacks (run after the checkpointing);
+    ``verbose``: Keras progress (default: a bar on a terminal, a line per epoch otherwise).
+    Returns the summary written to ``training.json``.
+    """
+    import keras
+    from emulator.checkpoint import EpochSetter, ResumableCheckpoint, read_state
+    from emulator.zoo import build_model, load_model
+
+    config = config if isinstance(config, TrainConfig) else load_config(config)
+    out = Path(out_dir)
+    summary_path = out / SUMMARY
+    if summary_path.exists():
+        log.info("%s is finished: %s", out, summary_path)
+        return json.loads(summary_path.read_text())
+    data = open_store(store)
+    missing = [f for f in [*config.inputs, *config.outputs] if f != "dx" and f not in data]
+    if missing:
+        raise InputError(f"store '{store}' lacks field(s) {missing}")
+    meta = {"config": config.to_dict(), "content_hash": data.attrs.get("content_hash")}
+    ckpt_dir = out / "checkpoints"
+    state = read_state(ckpt_dir)
+    if state is not None and state["meta"] != json.loads(json.dumps(meta)):
+        raise InputError(f"'{out}' holds a different training (config or dataset changed); "
+                         "choose another --out or delete it")
+    configure_determinism(config.seed, config.deterministic)
+
+    train_data = make_batches(data, "train", config.inputs, config.outputs, config.batch_size,
+                              config.patch_size, config.augment, shuffle=True, seed=config.seed,
+                              ice_threshold=config.ice_threshold, workers=config.workers)
+    val_data = make_batches(data, "val", config.inputs, config.outputs, config.batch_size,
+                            ice_threshold=config.ice_threshold, workers=config.workers)
+    in_scales = field_scales(data, config.inputs, config.scales)
+    out_scales = field_scales(data, config.outputs, config.scales)
+    if state is None:
+        model = build_model(config.architecture, config.inputs, config.outputs, in_scales,
+                            out_scales, config.model)
+        compile_model(model, config, len(train_data))
+        initial_epoch = 0
+    else:
+        model = load_model(ckpt_dir / state["checkpoint"])
+        initial_epoch = state["epoch"] + 1
+        log.info("resuming %s after epoch %d", out, initial_epoch)
+    checkpoint = ResumableCheckpoint(ckpt_dir, config.patience, meta, state)
+    done = checkpoint.state["stopped_early"] or initial_epoch >= config.epochs
+    t0 = time.perf_counter()
+    if not done:
+        if verbose is None:
+            verbose = 1 if sys.stderr.isatty() else 2
+        model.fit(train_data, validation_data=val_data, epochs=config.epochs,
+                  initial_epoch=initial_epoch, verbose=verbose, shuffle=False,
+                  callbacks=[EpochSetter(train_data), checkpoint, *callbacks])
+    fit_seconds = time.perf_counter() - t0
+    state = checkpoint.state
+    best = load_model(ckpt_dir / "best.keras", compile=False)
+    best.save(out / "model.keras")
+    history = state["history"]
+    val_scores = evaluate(best, data, "val", config.inputs, config.outputs,
+                          config.ice_threshold, config.batch_size)
+    _write_history(history, out / "history.csv")
+    learning_curve(history, out / "learning_curve.png",
+                   f"{data.attrs.get('instructor')} emulator, {config.architecture}")
+    summary = {
+        "instructor": data.attrs.get("instructor"),
+        "store": str(Path(store).resolve()),
+        "content_hash": data.attrs.get("content_hash"),
+        "dataset": {k: data.attrs.get(k) for k in ("config_hash", "seed", "code_version",
+                                                   "format_version")},
+        "samples": {s: int((split_labels(data) == s).sum()) for s in ("train", "val", "test")},
+        "grid": [int(data.sizes["y"]), int(data.sizes["x"])],
+        "config": config.to_dict(),
+        "parameters": int(best.count_params()),
+        "input_scales": dict(zip(config.inputs, in_scales)),
+        "output_scales": dict(zip(config.outputs, out_scales)),
+        "trained_ranges": trained_ranges(data, config.ice_threshold),
+        "epochs_run": len(history),
+        "best_epoch": state["best_epoch"],
+        "stopped_early": state["stopped_early"],
+        "history": history,
+        "val_scores": val_scores,
+        "train_seconds": float(sum(h["seconds"] for h in history)),
+        "last_fit_seconds": fit_seconds,
+        "code_version": code_version(),
+        "backend": keras.backend.backend(),
+    }
+    if config.mlflow:
+        from emulator.tracking import log_training
+        summary["mlflow"] = log_training(summary, out, best)
+    (out / SUMMARY).write_text(json.dumps(summary, indent=1, default=float))
+    log.info("trained %s: %d epochs, val fidelity %s", out, len(history),
+             {k: round(v, 4) for k, v in val_scores.items() if k.startswith("fidelity")})
+    return summary

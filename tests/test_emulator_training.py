@@ -1,0 +1,273 @@
+"""Emulator data loading, training, determinism, resumption, MLflow, publishing and the IGM
+export, on a small real store of SIA-grown glaciers (emulator.testing_data)."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from emulator.testing_data import build_sia_store
+from glacier.errors import InputError
+
+FAST = {"epochs": 3, "batch_size": 4, "patch_size": 16, "learning_rate": 3e-3, "mlflow": False}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """40 samples (train 20 / val 10 / test 10) on 32 x 32 cells at 200 m."""
+    return build_sia_store(tmp_path_factory.mktemp("data") / "sia.zarr")
+
+
+@pytest.fixture(scope="module")
+def reference_run(store, tmp_path_factory):
+    """An uninterrupted 3-epoch training (no MLflow)."""
+    from emulator.train import train
+    out = tmp_path_factory.mktemp("runs") / "reference"
+    return out, train(store, FAST, out, verbose=0)
+
+
+def _weights(path):
+    from emulator.zoo import load_model
+    return np.concatenate([w.ravel() for w in load_model(path, compile=False).get_weights()])
+
+
+def test_loader_shapes_mask_and_chunked_shuffle(store):
+    from emulator.data import make_batches, split_indices
+    from glacier.dataset import open_store
+
+    data = open_store(store)
+    inputs = ["thk", "slopsurfx", "slopsurfy", "arrhenius", "slidingco", "dx"]
+    outputs = ["ubar", "vbar", "uvelsurf", "vvelsurf", "uvelbase", "vvelbase"]
+    whole = make_batches(data, "val", inputs, outputs, batch_size=4)
+    x, y = whole[0]
+    assert x.shape == (4, 32, 32, 6) and y.shape == (4, 32, 32, 7)
+    assert len(whole) == 3 and whole[2][0].shape[0] == 2          # 10 val samples
+    np.testing.assert_array_equal(y[..., -1], (x[..., 0] > 1.0).astype("float32"))
+    assert np.all(x[..., 5] == 200.0)
+    val = data.isel(sample=split_indices(data, "val")[:4]).load()
+    np.testing.assert_array_equal(x[..., 0], val.thk.values)
+    np.testing.assert_array_equal(y[..., 3], val.vvelsurf.values)
+
+    train = make_batches(data, "train", inputs, outputs, batch_size=4, patch_size=12,
+                         augment=True, shuffle=True, seed=5)
+    x, y = train[1]
+    assert x.shape == (4, 12, 12, 6) and y.shape == (4, 12, 12, 7)
+    assert np.all(y[..., -1].sum(axis=(1, 2)) > 0)                  # patches hold ice
+    x_again, _ = train[1]
+    np.testing.assert_array_equal(x, x_again)                        # (seed, epoch, index)
+    order0 = train._order.copy()
+    train.epoch = 1
+    train[0]
+    assert not np.array_equal(order0, train._order)                 # reshuffled per epoch
+    chunks = train.indices[train._order] // 16                       # store chunks of 16
+    assert np.count_nonzero(np.diff(chunks)) == len(np.unique(chunks)) - 1
+
+
+@pytest.mark.slow
+def test_tiny_training_lowers_the_loss(store, tmp_path):
+    from emulator.train import train
+
+    config = {**FAST, "epochs": 12, "batch_size": 2, "patch_size": None, "augment": False,
+              "learning_rate": 1e-3}
+    summary = train(store, config, tmp_path / "run", verbose=0)
+    losses = [h["loss"] for h in summary["history"]]
+    assert summary["epochs_run"] == 12
+    assert min(losses[-3:]) < 0.6 * losses[0]
+    assert summary["history"][-1]["val_loss"] < summary["history"][0]["val_loss"]
+    for name in ("model.keras", "training.json", "history.csv", "learning_curve.png"):
+        assert (tmp_path / "run" / name).exists()
+
+
+def test_same_seed_same_weights(store, reference_run, tmp_path):
+    from emulator.train import train
+
+    ref_dir, ref = reference_run
+    again = train(store, FAST, tmp_path / "again", verbose=0)
+    assert [h["loss"] for h in again["history"]] == [h["loss"] for h in ref["history"]]
+    np.testing.assert_array_equal(_weights(tmp_path / "again" / "model.keras"),
+                                  _weights(ref_dir / "model.keras"))
+    other = train(store, {**FAST, "seed": 1, "epochs": 1}, tmp_path / "other", verbose=0)
+    assert other["history"][0]["loss"] != ref["history"][0]["loss"]
+
+
+class _Crash(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:
+            raise RuntimeError("simulated crash after epoch 1")
+
+
+def test_resume_after_interruption(store, reference_run, tmp_path):
+    """A training killed after its first epoch resumes there and ends where an
+    uninterrupted one ends: same number of epochs, same history, same weights."""
+    from emulator.train import train
+
+    ref_dir, ref = reference_run
+    out = tmp_path / "resumed"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(store, FAST, out, callbacks=[_Crash()], verbose=0)
+    state = json.loads((out / "checkpoints" / "state.json").read_text())
+    assert state["epoch"] == 0 and not (out / "training.json").exists()
+    summary = train(store, FAST, out, verbose=0)
+    assert summary["epochs_run"] == ref["epochs_run"] == 3
+    assert [h["epoch"] for h in summary["history"]] == [0, 1, 2]
+    np.testing.assert_allclose([h["loss"] for h in summary["history"]],
+                               [h["loss"] for h in ref["history"]], rtol=1e-6)
+    np.testing.assert_allclose(_weights(out / "checkpoints" / "epoch-0002.keras"),
+                               _weights(ref_dir / "checkpoints" / "epoch-0002.keras"),
+                               rtol=0, atol=1e-6)
+    assert sorted(p.name for p in (out / "checkpoints").glob("epoch-*")) == ["epoch-0002.keras"]
+    with pytest.raises(InputError, match="different training"):
+        (out / "training.json").unlink()
+        train(store, {**FAST, "seed": 9}, out, verbose=0)
+
+
+def test_mlflow_logging(store, tmp_path):
+    from mlflow.tracking import MlflowClient
+    from emulator.tracking import init_tracking
+    from emulator.train import train
+
+    uri = f"sqlite:///{tmp_path}/mlflow/mlflow.db"
+    init_tracking(uri)
+    summary = train(store, {**FAST, "epochs": 2, "mlflow": True, "tracking_uri": uri},
+                    tmp_path / "run", verbose=0)
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name("icebench-sia")
+    run = client.get_run(summary["mlflow"]["run_id"])
+    assert run.info.experiment_id == experiment.experiment_id
+    assert run.data.params["architecture"] == "cnn"
+    assert run.data.params["data_hash"] == summary["content_hash"]
+    assert run.data.params["seed"] == "0" and run.data.params["epochs"] == "2"
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "val_loss")] == [0, 1]
+    assert run.data.metrics["val_fidelity_velbar"] == pytest.approx(
+        summary["val_scores"]["fidelity_velbar"])
+    artefacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"learning_curve.png", "history.csv"} <= artefacts
+    assert (tmp_path / "mlflow" / "artifacts" / "icebench-sia").is_dir()
+    version = client.get_model_version_by_alias("icebench-sia", "current")
+    assert str(version.version) == summary["mlflow"]["version"]
+    import mlflow
+    info = mlflow.models.get_model_info("models:/icebench-sia@current")
+    assert [tuple(spec.shape) for spec in info.signature.inputs.inputs] == [(-1, -1, -1, 5)]
+    assert [tuple(spec.shape) for spec in info.signature.outputs.inputs] == [(-1, -1, -1, 6)]
+
+
+def test_publish_bundle_and_flow_model(store, reference_run, tmp_path):
+    from emulator.manifest import read_manifest
+    from emulator.publish import publish
+    from glacier.dataset import open_store
+    from glacier.flow import FlowModel, get_flow_model
+
+    ref_dir, _ = reference_run
+    bundle = publish(ref_dir, tmp_path / "library")
+    assert bundle == tmp_path / "library" / "sia" / "v001"
+    assert publish(ref_dir, tmp_path / "library").name == "v002"
+    names = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()}
+    assert names == {"model.keras", "manifest.json", "MODEL_CARD.md", "learning_curve.png",
+                     "igm/200/model.h5", "igm/200/fieldin.dat", "igm/200/fieldout.dat"}
+    manifest = read_manifest(bundle)
+    assert manifest["valid"]["dx_m"] == [200.0]
+    assert 0 < manifest["valid"]["arrhenius"][0] <= manifest["valid"]["arrhenius"][1]
+    assert manifest["scores"]["test"]["samples"] == 10
+    assert {e["name"]: e["units"] for e in manifest["inputs"]}["slidingco"] == "MPa a(1/3) m-(1/3)"
+    card = (bundle / "MODEL_CARD.md").read_text()
+    assert "learning_curve.png" in card and "| velbar (ubar, vbar) |" in card
+
+    flow = get_flow_model("emulator", path=str(bundle))
+    assert isinstance(flow, FlowModel)
+    assert get_flow_model("emulator", instructor="sia", library=str(tmp_path / "library")) \
+        .manifest["version"] == "v002"
+    data = open_store(store)
+    sample = data.isel(sample=int(np.nonzero(data.split.values == "test")[0][-1])).load()
+    state = sample[["thk", "usurf", "topg", "arrhenius", "slidingco", "icemask"]]
+    dx = float(sample.dx)
+    state = state.drop_vars(list(state.coords)).assign_coords(
+        x=dx * np.arange(state.sizes["x"]), y=dx * np.arange(state.sizes["y"]))
+    with pytest.raises(InputError, match="slidingco"):      # the test glacier's own c is unseen
+        flow.velocity(state)
+    valid = manifest["valid"]
+    state = state.assign(arrhenius=state.arrhenius * 0 + np.mean(valid["arrhenius"]),
+                         slidingco=state.slidingco * 0 + np.mean(valid["slidingco"]))
+    vel = flow.velocity(state)
+    assert set(vel.data_vars) == {"ubar", "vbar", "uvelsurf", "vvelsurf", "uvelbase", "vvelbase"}
+    assert vel.ubar.attrs["units"] == "m a-1"
+    assert np.all(vel.ubar.values[state.thk.values <= 0] == 0)
+    assert np.abs(vel.uvelsurf.values).max() > 0
+    odd = state.isel(x=slice(0, 27), y=slice(2, 31))                 # any grid size
+    assert flow.velocity(odd).ubar.shape == (29, 27)
+    with pytest.raises(InputError, match="arrhenius"):
+        flow.velocity(state.assign(arrhenius=state.arrhenius * 3))
+    coarse = state.assign_coords(x=state.x * 2, y=state.y * 2)
+    with pytest.raises(InputError, match="grid spacing 400"):
+        flow.velocity(coarse)
+
+
+def test_igm_export_matches_keras_model(reference_run, tmp_path):
+    from emulator.publish import publish
+    from emulator.zoo import load_model
+
+    ref_dir, _ = reference_run
+    bundle = publish(ref_dir, tmp_path / "library")
+    igm = bundle / "igm" / "200"
+    fieldin = [line.split() for line in (igm / "fieldin.dat").read_text().splitlines()]
+    fieldout = [line.split() for line in (igm / "fieldout.dat").read_text().splitlines()]
+    assert [f[0] for f in fieldin] == ["thk", "slopsurfx", "slopsurfy", "arrhenius", "slidingco"]
+    assert [f[0] for f in fieldout] == ["ubar", "vbar", "uvelsurf", "vvelsurf", "uvelbase",
+                                        "vvelbase"]
+    h5 = keras.models.load_model(igm / "model.h5", compile=False)
+    full = load_model(bundle / "model.keras", compile=False)
+    rng = np.random.default_rng(3)
+    x = np.stack([rng.uniform(0, 300, (25, 31)), rng.normal(0, 0.2, (25, 31)),
+                  rng.normal(0, 0.2, (25, 31)), np.full((25, 31), 75.0),
+                  np.full((25, 31), 0.07)], axis=-1)[None].astype("float32")
+    in_scale = np.array([float(f[1]) for f in fieldin], dtype="float32")
+    out_scale = np.array([float(f[1]) for f in fieldout], dtype="float32")
+    igm_way = np.asarray(h5(x / in_scale)) * out_scale                # what IGM does
+    ours = np.asarray(full(x))
+    np.testing.assert_allclose(igm_way, ours, rtol=1e-5, atol=1e-5 * np.abs(ours).max())
+
+
+def test_manifest_validation_rejects_missing_fields(reference_run, tmp_path):
+    from emulator.manifest import validate_manifest
+    from emulator.publish import publish
+    from glacier.flow import get_flow_model
+
+    bundle = publish(reference_run[0], tmp_path / "library")
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    validate_manifest(manifest)
+    for key in ("valid", "inputs", "code_version"):
+        broken = {k: v for k, v in manifest.items() if k != key}
+        with pytest.raises(InputError, match=key):
+            validate_manifest(broken)
+    broken = {**manifest, "valid": {k: v for k, v in manifest["valid"].items() if k != "slidingco"}}
+    with pytest.raises(InputError, match="slidingco"):
+        validate_manifest(broken)
+    (bundle / "manifest.json").write_text(json.dumps({k: v for k, v in manifest.items()
+                                                      if k != "outputs"}))
+    with pytest.raises(InputError, match="outputs"):
+        get_flow_model("emulator", path=str(bundle))
+
+
+def test_config_rejects_unknown_keys(tmp_path):
+    from emulator.config import load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text("architecture: unet\nmodel: {levels: 2}\nepochs: 4\n")
+    assert load_config(path).model == {"levels": 2}
+    with pytest.raises(InputError, match="lerning_rate"):
+        load_config({"lerning_rate": 1e-3})
+    with pytest.raises(InputError, match="architecture"):
+        load_config({"architecture": "transformer"})
+
+
+def test_cli_train_and_publish(store, tmp_path, capsys):
+    from icebench.cli import main
+
+    config = tmp_path / "train.json"
+    config.write_text(json.dumps({**FAST, "epochs": 1}))
+    assert main(["train", "--data", str(store), "--config", str(config), "--out",
+                 str(tmp_path / "run"), "--no-mlflow"]) == 0
+    assert "1 epochs" in capsys.readouterr().out
+    assert main(["publish", "--model", str(tmp_path / "run"), "--out", str(tmp_path / "lib")]) == 0
+    assert (tmp_path / "lib" / "sia" / "v001" / "manifest.json").exists()
+    assert main(["publish", "--model", str(tmp_path / "nothing"), "--out", str(tmp_path)]) == 2
