@@ -99,7 +99,9 @@ def speed_plot(rows: list[dict], path) -> Path:
     labels = list(dict.fromkeys((r["model"], r["device"]) for r in rows))
     for model, device in labels:
         pts = sorted((r["nx"] * r["ny"], r["seconds"]) for r in rows
-                     if r["model"] == model and r["device"] == device)
+                     if r["model"] == model and r["device"] == device and r["seconds"] is not None)
+        if not pts:
+            continue
         cells, secs = zip(*pts)
         ax.loglog(cells, secs, "o-", label=model if device == "cpu" else f"{model} ({device})")
     ax.set_xlabel("grid cells")

@@ -17,9 +17,10 @@ import warnings
 import numpy as np
 import xarray as xr
 
-from glacier.errors import InputError
+from glacier.errors import InputError, SolverError
 from glacier.fields import complete_state
 from glacier.flow import FlowModel
+from glacier.progress import log
 
 RESAMPLED = ("thk", "topg", "arrhenius", "slidingco", "icemask")
 """Fields carried over by ``resample``; ``usurf`` is rebuilt as topg + thk."""
@@ -130,7 +131,8 @@ def speed_ladder(state: xr.Dataset, models: dict[str, FlowModel], sizes: list[in
     Rows: ``model``, ``nx``, ``ny``, ``dx_m``, ``ice_cells``, ``seconds`` (median), ``times``,
     ``warmup_seconds``, ``device`` (cpu, or the GPU emulators run on), ``cores`` (os.cpu_count),
     ``speedup_vs_stokes`` and ``speedup_vs_hybrid`` (reference time / this time on the same
-    grid; None where the reference was not run).
+    grid; None where the reference was not run). A solve that fails (SolverError) is a row with
+    ``seconds`` None and its ``error``; the benchmark goes on.
     """
     rows = []
     cores = os.cpu_count()
@@ -142,7 +144,11 @@ def speed_ladder(state: xr.Dataset, models: dict[str, FlowModel], sizes: list[in
         for label, model in models.items():
             if n > (max_size or {}).get(label, n):
                 continue
-            timing = time_call(_velocity_call(timing_model(model), grid), repeats)
+            try:
+                timing = time_call(_velocity_call(timing_model(model), grid), repeats)
+            except SolverError as exc:
+                timing = {"seconds": None, "times": [], "warmup_seconds": None, "error": str(exc)}
+                log.warning("speed: %s on %s cells failed: %s", label, n, exc)
             device = keras_device() if keras_model_of(model) is not None else "cpu"
             rows.append({"model": label, "nx": grid.sizes["x"], "ny": grid.sizes["y"],
                          "dx_m": float(grid.x[1] - grid.x[0]), "ice_cells": ice, **timing,
@@ -156,7 +162,8 @@ def add_speedups(rows: list[dict]) -> list[dict]:
     for r in rows:
         for base in ("stokes", "hybrid"):
             t = ref.get((base, r["nx"], r["ny"]))
-            r[f"speedup_vs_{base}"] = t / r["seconds"] if t is not None and r["seconds"] > 0 else None
+            ok = t is not None and r["seconds"] is not None and r["seconds"] > 0
+            r[f"speedup_vs_{base}"] = t / r["seconds"] if ok else None
     return rows
 
 
@@ -303,15 +310,16 @@ def format_table(rows: list[dict]) -> str:
         cells = [by_key.get((m, nx, ny)) for m in labels]
         ice = next(c["ice_cells"] for c in cells if c is not None)
         lines.append(f"{f'{nx}x{ny}':>9} {ice:>6} " + " ".join(
-            f"{c['seconds']:>{width}.4g}" if c else f"{'-':>{width}}" for c in cells))
+            f"{'-':>{width}}" if c is None else f"{'failed':>{width}}" if c["seconds"] is None
+            else f"{c['seconds']:>{width}.4g}" for c in cells))
     for base in ("stokes", "hybrid"):
-        if base not in labels:
+        timed = [(nx, ny) for nx, ny in grids
+                 if by_key.get((base, nx, ny), {}).get("seconds") is not None]
+        if not timed:
             continue
         lines.append(f"speed-up vs {base} (its time / the model's time):")
-        for nx, ny in grids:
+        for nx, ny in timed:
             cells = [by_key.get((m, nx, ny)) for m in labels]
-            if (base, nx, ny) not in by_key:
-                continue
             lines.append(f"{f'{nx}x{ny}':>9} {'':>6} " + " ".join(
                 f"{c[f'speedup_vs_{base}']:>{width}.4g}" if c and c[f"speedup_vs_{base}"]
                 else f"{'-':>{width}}" for c in cells))

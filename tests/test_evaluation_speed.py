@@ -6,8 +6,8 @@ import time
 import numpy as np
 import pytest
 
-from evaluation.speed import (add_speedups, emulator_efficiency, emulator_flops, resample,
-                              sgemm_rate, time_call)
+from evaluation.speed import (add_speedups, emulator_efficiency, emulator_flops, format_table,
+                              resample, sgemm_rate, time_call)
 from glacier.io import write_dataset
 from icebench.cli import main
 
@@ -55,6 +55,17 @@ def test_speedups_on_the_same_grid():
     assert rows[2]["speedup_vs_stokes"] == pytest.approx(100.0)
     assert rows[2]["speedup_vs_hybrid"] == pytest.approx(20.0)
     assert rows[3]["speedup_vs_stokes"] is None
+
+
+def test_failed_solve_is_a_row_without_speedups():
+    rows = [{"model": "stokes", "nx": 8, "ny": 8, "seconds": None, "error": "diverged",
+             "ice_cells": 10, "device": "cpu", "cores": 2},
+            {"model": "sia", "nx": 8, "ny": 8, "seconds": 0.5, "ice_cells": 10, "device": "cpu",
+             "cores": 2}]
+    add_speedups(rows)
+    assert rows[1]["speedup_vs_stokes"] is None and rows[0]["speedup_vs_stokes"] is None
+    table = format_table(rows)
+    assert "failed" in table and "0.5" in table
 
 
 def test_bench_speed_cli_json(small_state, tmp_path, capsys):
