@@ -1,4 +1,5 @@
-# icebench: topographies -> transient runs with the instructors -> Zarr training sets.
+# icebench: topographies -> transient runs with the instructors -> Zarr training sets ->
+# CNN emulators (MLflow) -> scores, speed-ups, summary -> published emulator library.
 # Run: snakemake --cores 2  (config/config.yaml, the small embedded default)
 from snakemake.utils import min_version, validate
 
@@ -22,8 +23,12 @@ INSTRUCTORS = sorted(config["instructors"])
 include: "workflow/rules/geometries.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/assemble.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
 
 
 rule all:
     input:
         rules.data.input,
+        expand(f"{RESULTS}/published/{{instructor}}.json", instructor=INSTRUCTORS),
+        rules.evaluation.input,

@@ -59,13 +59,14 @@ def test_paper_scale_dry_run_lists_its_jobs():
     assert counts["geometry"] == 20 and counts["assemble"] == 2
 
 
-def _sia_config(tmp_path, years=10) -> Path:
+def _sia_config(tmp_path, years=10, epochs=2) -> Path:
     """The default config on 16 x 16 grids with two fast instructors: the closed-form SIA with
     and without sliding."""
     config = _config()
     config.update(results_dir=str(tmp_path / "results"), grid={"resolution": 200, "nx": 16, "ny": 16},
                   instructors={"sia": {"model": "sia"}, "sliding": {"model": "sia", "options": {"sliding": True}}},
                   driver="sia", simulation={"years": years, "output_interval": 5})
+    config["training"]["epochs"] = epochs
     tmp_path.mkdir(parents=True, exist_ok=True)
     cfg = tmp_path / "config.yaml"
     cfg.write_text(yaml.safe_dump(config))
@@ -75,7 +76,7 @@ def _sia_config(tmp_path, years=10) -> Path:
 def test_small_dag_builds_both_stores(tmp_path):
     """A real run of the DAG: geometries -> runs -> Zarr stores -> summaries."""
     cfg = _sia_config(tmp_path)
-    subprocess.run(SNAKEMAKE + ["--cores", "2", "-q", "--configfile", str(cfg), "-s",
+    subprocess.run(SNAKEMAKE + ["data", "--cores", "2", "-q", "--configfile", str(cfg), "-s",
                                 str(ROOT / "Snakefile"), "-d", str(tmp_path)], check=True,
                    capture_output=True)
     for name in ("sia", "sliding"):
@@ -90,7 +91,8 @@ def test_killed_run_resumes_to_a_valid_dataset(tmp_path):
     and verify, no half-written output sits under a final name, and the dataset is identical
     to an uninterrupted run's (same content hash)."""
     cfg = _sia_config(tmp_path / "a", years=40)
-    cmd = SNAKEMAKE + ["--cores", "1", "-q", "--configfile", str(cfg), "-s", str(ROOT / "Snakefile")]
+    cmd = SNAKEMAKE + ["data", "--cores", "1", "-q", "--configfile", str(cfg), "-s",
+                       str(ROOT / "Snakefile")]
     runs = tmp_path / "a" / "results" / "runs"
     proc = subprocess.Popen(cmd + ["-d", str(tmp_path / "a")], start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -107,7 +109,29 @@ def test_killed_run_resumes_to_a_valid_dataset(tmp_path):
     ok, stored, _ = verify_store(tmp_path / "a" / "results" / "data" / "sia.zarr")
     assert ok
     cfg_b = _sia_config(tmp_path / "b", years=40)
-    subprocess.run(SNAKEMAKE + ["--cores", "2", "-q", "--configfile", str(cfg_b), "-s",
+    subprocess.run(SNAKEMAKE + ["data", "--cores", "2", "-q", "--configfile", str(cfg_b), "-s",
                                 str(ROOT / "Snakefile"), "-d", str(tmp_path / "b")],
                    check=True, capture_output=True)
     assert verify_store(tmp_path / "b" / "results" / "data" / "sia.zarr")[1] == stored
+
+
+@pytest.mark.slow
+def test_whole_mission_on_a_small_config(tmp_path, full_scale):
+    """rule all: data -> training (MLflow) -> evaluation -> summary.md -> published library,
+    with the two closed-form SIA instructors so that it runs in CI (few epochs; more with
+    ICEBENCH_TEST_SCALE=full)."""
+    cfg = _sia_config(tmp_path, years=20, epochs=20 if full_scale else 2)
+    subprocess.run(SNAKEMAKE + ["--cores", "2", "-q", "--configfile", str(cfg), "-s",
+                                str(ROOT / "Snakefile"), "-d", str(tmp_path)], check=True,
+                   capture_output=True)
+    results = tmp_path / "results"
+    summary = (results / "summary.md").read_text()
+    for heading in ("## Datasets", "## Fidelity (test split)", "## Transient fidelity", "## Speed",
+                    "## Provenance"):
+        assert heading in summary
+    for name in ("sia", "sliding"):
+        bundle = results / "library" / name / "v001"
+        assert {"model.keras", "manifest.json", "MODEL_CARD.md"} <= {p.name for p in bundle.iterdir()}
+        assert (results / "published" / f"{name}.json").exists()
+    assert (results / "mlflow" / "mlflow.db").stat().st_size > 0
+    assert (results / "bench" / "speed.png").stat().st_size > 10_000
