@@ -120,3 +120,14 @@ def test_parameter_samples_are_seeded():
     assert not np.allclose(a["arrhenius"], c["arrhenius"])
     assert 20 * 0.7 <= a["arrhenius"].min() and a["arrhenius"].max() <= 100 * 1.3
     assert a["arrhenius"].std() > 0
+
+
+def test_store_of_another_format_version_is_refused(runs, tmp_path):
+    splits = assign_splits(["real", "v1", "v2"], ["real"], [], ["real"])
+    data = assemble(runs, "sia", splits, {})
+    data.attrs["format_version"] = 0
+    path = write_store(data, tmp_path / "old.zarr")
+    with pytest.raises(InputError, match="format_version 0; this icebench reads 1"):
+        open_store(path)
+    with pytest.raises(InputError, match="does not exist"):
+        open_store(tmp_path / "none.zarr")

@@ -79,3 +79,9 @@ def test_bad_settings(kwargs, message):
     from glacier.errors import InputError
     with pytest.raises(InputError, match=message):
         EvolveSettings(**kwargs)
+
+
+def test_unknown_flow_model_is_named():
+    from glacier.errors import InputError
+    with pytest.raises(InputError, match="unknown flow model 'stoke'; available: .*'stokes'"):
+        get_flow_model("stoke")
