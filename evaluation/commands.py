@@ -20,8 +20,8 @@ def score_lines(result: dict) -> list[str]:
 def cmd_score(args) -> int:
     from glacier.errors import InputError
     from evaluation.metrics import json_ready
-    from evaluation.score import (model_from_spec, score_state, score_store,
-                                  score_store_pair)
+    from glacier.flow import flow_model_from_spec
+    from evaluation.score import score_state, score_store, score_store_pair
 
     if (args.input is None) == (args.store is None):
         raise InputError("give exactly one of --input (a state) and --store (a training store)")
@@ -31,7 +31,7 @@ def cmd_score(args) -> int:
         if args.reference is None:
             raise InputError("--input needs --reference (stokes, hybrid, sia or a model spec)")
         state = read_state(args.input, arrhenius=args.arrhenius, slidingco=args.slidingco)
-        result = score_state(state, model_from_spec(args.model), model_from_spec(args.reference))
+        result = score_state(state, flow_model_from_spec(args.model), flow_model_from_spec(args.reference))
         result.update(model=args.model, reference=args.reference, input=str(args.input))
         if args.json:
             print(json.dumps(json_ready(result), indent=2))
@@ -50,8 +50,8 @@ def cmd_score(args) -> int:
     else:
         if args.model is None:
             raise InputError("--store needs --model (or --reference-store for the cross-instructor row)")
-        reference = model_from_spec(args.reference) if args.reference else None
-        result = score_store(data, model_from_spec(args.model), reference, split=args.split)
+        reference = flow_model_from_spec(args.reference) if args.reference else None
+        result = score_store(data, flow_model_from_spec(args.model), reference, split=args.split)
     result["store"] = str(args.store)
     if args.json:
         print(json.dumps(json_ready(result), indent=2))
@@ -79,7 +79,8 @@ def _sizes(text: str) -> list[int]:
 def cmd_bench_speed(args) -> int:
     from glacier.errors import InputError
     from glacier.io import read_state
-    from evaluation.score import model_from_spec, model_label
+    from evaluation.score import model_label
+    from glacier.flow import flow_model_from_spec
     from evaluation.speed import benchmark, format_table, transient_times
 
     state = read_state(args.input, arrhenius=args.arrhenius, slidingco=args.slidingco)
@@ -88,7 +89,7 @@ def cmd_bench_speed(args) -> int:
         raise InputError("--models names no model")
     models = {}
     for spec in specs:
-        models[model_label(spec, set(models))] = model_from_spec(spec)
+        models[model_label(spec, set(models))] = flow_model_from_spec(spec)
     result = benchmark(state, models, _sizes(args.sizes), repeats=args.repeats)
     result["input"] = str(args.input)
     rows = result["rows"]

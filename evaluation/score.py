@@ -7,7 +7,6 @@ row: hybrid against Stokes on the very same snapshots). Scores are those of
 over thk > 1 m); per glacier they are pooled over all the glacier's samples of the split.
 """
 
-import json
 import time
 from pathlib import Path
 
@@ -16,34 +15,11 @@ import xarray as xr
 
 from glacier.errors import InputError
 from glacier.fields import VELOCITY_FIELDS, make_state
-from glacier.flow import FlowModel, get_flow_model
+from glacier.flow import FlowModel
 from evaluation.metrics import add_sums, error_sums, scores
 
 MATCH_KEYS = ("domain", "climate", "param_sample", "time")
 """Coordinates that identify a snapshot across the stores of different instructors."""
-
-
-def _option_value(text: str):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
-def model_from_spec(spec: str) -> FlowModel:
-    """A flow model from ``name``, ``name:key=value[:key=value...]`` (values read as JSON, else
-    text, e.g. ``sia:sliding=true``, ``stokes:layers=4:solver=direct``) or the path of an
-    emulator (a bundle folder or a ``.keras`` file)."""
-    if Path(spec).exists():
-        return get_flow_model("emulator", path=spec)
-    name, _, opts = spec.partition(":")
-    options = {}
-    for item in filter(None, opts.split(":")):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise InputError(f"model option '{item}' in '{spec}' is not key=value")
-        options[key.strip()] = _option_value(value.strip())
-    return get_flow_model(name, **options)
 
 
 def model_label(spec: str, taken: set[str] = frozenset()) -> str:

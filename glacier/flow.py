@@ -7,6 +7,8 @@ there is no ice. The Stokes solver, the hybrid SIA+SSA solver, the closed-form S
 emulator implement it, so callers swap them freely, as IGM swaps its ice-flow component.
 """
 
+import json
+from pathlib import Path
 from typing import Callable, Protocol, runtime_checkable
 
 import numpy as np
@@ -83,3 +85,26 @@ def get_flow_model(name: str, **options) -> FlowModel:
     if name not in _REGISTRY:
         raise InputError(f"unknown flow model '{name}'; available: {available_models()}")
     return _REGISTRY[name](**options)
+
+
+def _option_value(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def flow_model_from_spec(spec: str, **extra) -> FlowModel:
+    """A flow model from ``name``, ``name:key=value[:key=value...]`` (values read as JSON, else
+    text, e.g. ``sia:sliding=true``, ``stokes:layers=4:solver=direct``) or the path of an
+    emulator (a bundle folder or a ``.keras`` file); ``extra`` options are added."""
+    if Path(spec).exists():
+        return get_flow_model("emulator", path=spec, **extra)
+    name, _, opts = spec.partition(":")
+    options = {}
+    for item in filter(None, opts.split(":")):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InputError(f"model option '{item}' in '{spec}' is not key=value")
+        options[key.strip()] = _option_value(value.strip())
+    return get_flow_model(name, **options, **extra)

@@ -66,7 +66,7 @@ def cmd_info(args) -> int:
 
 def cmd_evolve(args) -> int:
     from glacier.evolve import EvolveSettings, evolve
-    from glacier.flow import get_flow_model
+    from glacier.flow import flow_model_from_spec
     from glacier.io import read_state, write_dataset
     from glacier.smb import ElaSmb
 
@@ -75,7 +75,7 @@ def cmd_evolve(args) -> int:
                               cfl=args.cfl, dt_max=args.dt_max)
     smb = ElaSmb(ela=args.ela, grad_abl=args.grad_abl, grad_acc=args.grad_acc,
                  max_acc=args.max_acc)
-    model = get_flow_model(args.model)
+    model = flow_model_from_spec(args.model)
     run = evolve(state, model, smb, settings)
     run.attrs.update(input=str(args.input), ela_m=args.ela, grad_abl=args.grad_abl,
                      grad_acc=args.grad_acc, max_acc=args.max_acc)
@@ -87,12 +87,12 @@ def cmd_evolve(args) -> int:
 
 
 def cmd_solve(args) -> int:
-    from glacier.flow import get_flow_model
+    from glacier.flow import flow_model_from_spec
     from glacier.io import read_state, write_dataset
 
     state = read_state(args.input, arrhenius=args.arrhenius, slidingco=args.slidingco)
     options = {k: v for k, v in (("layers", args.layers), ("solver", args.solver)) if v is not None}
-    model = get_flow_model(args.model, **options)
+    model = flow_model_from_spec(args.model, **options)
     vel = model.velocity(state)
     report = vel.attrs.pop("solver_report", {})
     vel.attrs.update({f"solver_{k}": (json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None
@@ -162,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("evolve", help="grow or shrink a glacier with a flow model, SMB and transport")
-    p.add_argument("--model", default="sia", help="flow model name (sia, hybrid, stokes, ...)")
+    p.add_argument("--model", default="sia", help="flow model: a name (sia, hybrid, stokes), "
+                   "name:key=value options, or an emulator bundle path")
     p.add_argument("--input", required=True, help="IGM-style NetCDF/Zarr with usurf or topg")
     p.add_argument("--output", required=True, help="output .nc or .zarr (snapshots over time)")
     p.add_argument("--years", type=float, required=True, help="length of the run (a)")
@@ -178,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evolve)
 
     p = sub.add_parser("solve", help="velocity fields of one state with a flow model")
-    p.add_argument("--model", default="hybrid", help="flow model name (stokes, hybrid, sia, ...)")
+    p.add_argument("--model", default="hybrid", help="flow model: a name (stokes, hybrid, sia), "
+                   "name:key=value options, or an emulator bundle path")
     p.add_argument("--input", required=True, help="IGM-style NetCDF/Zarr with usurf/topg and thk")
     p.add_argument("--output", required=True, help="output .nc or .zarr with the velocity fields")
     p.add_argument("--arrhenius", type=float, help="constant A (MPa-3 a-1), overrides the file")

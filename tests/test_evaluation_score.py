@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from evaluation.score import (last_samples, model_from_spec, model_label, score_store,
-                              score_store_pair)
+from glacier.flow import flow_model_from_spec
+
+from evaluation.score import (last_samples, model_label, score_store, score_store_pair)
 from glacier.dataset import FORMAT_VERSION, open_store, write_store
 from glacier.errors import InputError
 from glacier.fields import VELOCITY_FIELDS, grid_spacing
@@ -17,10 +18,10 @@ from icebench.cli import main
 
 
 def test_model_spec_options_and_labels(tmp_path):
-    assert model_from_spec("sia").sliding is False
-    assert model_from_spec("sia:sliding=true").sliding is True
+    assert flow_model_from_spec("sia").sliding is False
+    assert flow_model_from_spec("sia:sliding=true").sliding is True
     with pytest.raises(InputError):
-        model_from_spec("sia:sliding")
+        flow_model_from_spec("sia:sliding")
     assert model_label("stokes:layers=4") == "stokes"
     assert model_label("sia:sliding=true", taken={"sia"}) == "sia:sliding=true"
     (tmp_path / "hybrid").mkdir()
@@ -102,7 +103,7 @@ def test_score_store_per_glacier(small_state, tmp_path):
     scale = {"glacier_a": 1.0, "glacier_b": 0.8, "valley": 3.0}
     path = write_store(_store(_states(small_state), scale, split, "sia"), tmp_path / "sia.zarr")
     data = open_store(path)
-    result = score_store(data, model_from_spec("sia"))
+    result = score_store(data, flow_model_from_spec("sia"))
     assert set(result["per_domain"]) == {"glacier_a", "glacier_b"}  # the test split only
     assert result["per_domain"]["glacier_a"]["samples"] == 2
     # float32 storage of usurf (~2000 m, steps of 1e-4 m) perturbs the slopes by ~1e-6
@@ -112,7 +113,7 @@ def test_score_store_per_glacier(small_state, tmp_path):
     assert result["per_domain"]["glacier_b"]["rel_l2"]["velsurf"] == pytest.approx(0.25, abs=1e-5)
     assert 0.75 < result["all"]["fidelity"]["velbar"] < 1.0
     assert last_samples(data) == {"glacier_a": 1, "glacier_b": 2}
-    two_models = score_store(data, model_from_spec("sia"), reference=model_from_spec("sia"))
+    two_models = score_store(data, flow_model_from_spec("sia"), reference=flow_model_from_spec("sia"))
     assert two_models["all"]["fidelity"]["velsurf"] == 1.0
 
 

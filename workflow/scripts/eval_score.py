@@ -10,12 +10,13 @@ from glacier.provenance import provenance
 from evaluation.figures import error_maps
 from evaluation.metrics import json_ready
 from evaluation.report import write_score_csv
-from evaluation.score import last_samples, model_from_spec, store_state, store_velocity, score_store
+from glacier.flow import flow_model_from_spec
+from evaluation.score import last_samples, store_state, store_velocity, score_store
 
 sm = snakemake  # noqa: F821
 log = log_to_file(sm.log[0])
 data = open_store(sm.input.store)
-model = model_from_spec(sm.input.model)
+model = flow_model_from_spec(sm.input.model)
 result = score_store(data, model, split="test")
 result.update(store=sm.input.store, emulator=sm.input.model, provenance=provenance(sm.params.config))
 Path(sm.output.scores).write_text(json.dumps(json_ready(result), indent=2) + "\n")

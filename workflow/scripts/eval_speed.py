@@ -10,7 +10,7 @@ from glacier.flow import get_flow_model
 from glacier.progress import log_to_file
 from evaluation.figures import speed_plot
 from evaluation.metrics import json_ready
-from evaluation.score import model_from_spec
+from glacier.flow import flow_model_from_spec
 from evaluation.speed import benchmark, format_table
 
 sm = snakemake  # noqa: F821
@@ -21,7 +21,7 @@ state = complete_state(last[["thk", "usurf", "topg", "icemask", "arrhenius", "sl
 models = {name: get_flow_model(spec["model"], **spec.get("options", {}))
           for name, spec in sm.params.instructors.items()}
 for name, path in zip(sm.params.instructors, sm.input.models):
-    models[f"emulator:{name}"] = model_from_spec(path)
+    models[f"emulator:{name}"] = flow_model_from_spec(path)
 result = benchmark(state, models, list(sm.params.sizes), repeats=int(sm.params.repeats),
                    max_size=dict(sm.params.max_size))
 result["input"] = f"{sm.input.run} at t = {float(last.time):g} a"

@@ -12,7 +12,7 @@ from glacier.progress import log_to_file
 from glacier.smb import ElaSmb
 from evaluation.figures import thickness_maps, volume_plot
 from evaluation.metrics import json_ready
-from evaluation.score import model_from_spec
+from glacier.flow import flow_model_from_spec
 from evaluation.transient import transient_comparison
 
 sm = snakemake  # noqa: F821
@@ -26,7 +26,7 @@ sim = sm.params.simulation
 settings = EvolveSettings(years=sim["years"], output_interval=sim["output_interval"],
                           cfl=sim.get("cfl", 0.3), dt_max=sim.get("dt_max", 1.0),
                           velocity_interval=sim.get("velocity_interval", 0.0))
-numbers, run, ref = transient_comparison(state, model_from_spec(sm.input.model), reference,
+numbers, run, ref = transient_comparison(state, flow_model_from_spec(sm.input.model), reference,
                                          ElaSmb(**sm.params.climate), settings)
 numbers.update(reference=sm.wildcards.instructor, initial_state=f"{sm.input.run} at t = {float(first.time):g} a",
                velocity_interval_a=settings.velocity_interval)
