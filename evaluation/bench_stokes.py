@@ -1,13 +1,16 @@
 """Benchmark of the full-Stokes instructor; prints tables (run it, do not import it).
 
-1. Cost growth: ISMIP-HOM A at L = 80 km on four meshes (16x more DOFs from first to last)
-   with the given solver preset (default scalable): wall time (warm: forms compiled by a first
-   untimed run), Newton and Krylov iterations, DOFs, and the fitted exponent of time vs DOFs.
-2. A real glacier: the Aletsch window at 200 m with a glacier grown by the SIA for ``--years``
-   (ELA 3000 m), then one Stokes velocity solve cold (Picard start) and one warm (previous
-   solution as the guess): time per solve and the process's peak resident memory.
+1. ISMIP-HOM A at L = 80 km, 16x16x5 (35k DOFs), with the direct preset: the case of the
+   DESIGN.md baseline (25 s on 2 cores with a MUMPS LU per Newton step from a zero start).
+2. Cost growth: ISMIP-HOM A at L = 80 km on four meshes (16x more DOFs from first to last)
+   with the given solver preset: wall time (warm: forms compiled by a first untimed run),
+   Newton and Krylov iterations, DOFs, and the fitted exponent of time vs DOFs.
+3. Grown glaciers, each solved cold (SIA start; the first once untimed to compile the forms),
+   then warm (previous solution as the guess): a 32x32 synthetic valley at 200 m grown 40 years with the
+   SIA (ELA 3000 m) and the Aletsch window at 200 m grown ``--years`` with the SIA (ELA 3000 m):
+   time per solve, Newton steps, DOFs, meshed columns, the process's peak resident memory.
 
-    nice python evaluation/bench_stokes.py [--sizes 8 16 24 32] [--layers 5] [--solver scalable]
+    nice python evaluation/bench_stokes.py [--sizes 8 16 24 32] [--layers 5] [--solver direct]
 """
 
 import argparse
@@ -29,14 +32,13 @@ def ismip_scaling(sizes, layers, solver):
     return rows, exponent
 
 
-def grown_aletsch(years, resolution):
+def grow(state, years, ela=3000.0):
+    """``state`` with the glacier the SIA grows on it in ``years`` under ELA ``ela`` (m)."""
     from glacier.evolve import EvolveSettings, evolve
     from glacier.flow import get_flow_model
-    from glacier.geometry import topography_window
     from glacier.smb import ElaSmb
 
-    state = topography_window("aletsch_100m", resolution=resolution)
-    run = evolve(state, get_flow_model("sia"), ElaSmb(ela=3000.0),
+    run = evolve(state, get_flow_model("sia"), ElaSmb(ela=ela),
                  EvolveSettings(years=years, output_interval=years), show_progress=False)
     grown = state.copy()
     grown["thk"] = run.thk.isel(time=-1)
@@ -44,10 +46,13 @@ def grown_aletsch(years, resolution):
     return grown
 
 
-def glacier_solves(years, resolution, layers, solver):
+def glacier_solves(state, layers, solver, compile_first):
+    """Cold (timed) and warm Stokes solves of ``state``, after an untimed one that compiles the
+    forms if ``compile_first`` (the kernels are shared by all grids of the same layers)."""
     from glacier.flow import get_flow_model
 
-    state = grown_aletsch(years, resolution)
+    if compile_first:
+        get_flow_model("stokes", layers=layers, solver=solver).velocity(state)
     model = get_flow_model("stokes", layers=layers, solver=solver)
     t0 = time.perf_counter()
     cold = model.velocity(state)
@@ -58,24 +63,36 @@ def glacier_solves(years, resolution, layers, solver):
     speed = np.hypot(warm.uvelsurf, warm.vvelsurf)
     rep_c, rep_w = cold.attrs["solver_report"], warm.attrs["solver_report"]
     return {
-        "grid": f"{state.sizes['x']}x{state.sizes['y']} at {resolution:.0f} m",
+        "grid": f"{state.sizes['x']}x{state.sizes['y']} at {float(state.x[1] - state.x[0]):.0f} m",
         "ice_points": int((state.thk > 1).sum()), "max_thk_m": float(state.thk.max()),
+        "meshed_columns": rep_c["meshed_columns"],
         "layers": layers, "dofs": rep_c["dofs"], "solver": rep_c["solver"],
-        "cold_s": t_cold, "cold_newton": rep_c["newton_iterations"],
+        "cold_s": t_cold, "cold_picard": rep_c["picard_iterations"],
+        "cold_newton": rep_c["newton_iterations"], "cold_krylov": rep_c["linear_iterations"],
         "warm_s": t_warm, "warm_newton": rep_w["newton_iterations"],
         "max_surface_speed": float(speed.max()),
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
 
+def print_glacier(title, g):
+    print(f"{title}: {g['grid']}, {g['ice_points']} ice points, {g['meshed_columns']} meshed "
+          f"columns, max thk {g['max_thk_m']:.0f} m, {g['layers']} layers, {g['dofs']} DOFs, "
+          f"solver {g['solver']}")
+    print(f"  cold solve {g['cold_s']:.2f} s ({g['cold_picard']} Picard + {g['cold_newton']} "
+          f"Newton, {g['cold_krylov']} Krylov), warm solve {g['warm_s']:.2f} s "
+          f"({g['warm_newton']} Newton), max surface speed {g['max_surface_speed']:.1f} m/a, "
+          f"peak RSS {g['peak_rss_mib']:.0f} MiB")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", type=int, nargs=4, default=[8, 16, 24, 32])
-    p.add_argument("--layers", type=int, default=5)
-    p.add_argument("--solver", default="scalable")
+    p.add_argument("--layers", type=int, default=5, help="layers of the ISMIP-HOM meshes")
+    p.add_argument("--solver", default="direct", help="preset of the cost-growth ladder")
+    p.add_argument("--glacier-layers", type=int, default=3)
     p.add_argument("--glacier-solver", default="auto")
-    p.add_argument("--years", type=float, default=100.0)
-    p.add_argument("--resolution", type=float, default=200.0)
+    p.add_argument("--years", type=float, default=100.0, help="growth of the Aletsch glacier")
     p.add_argument("--skip-ismip", action="store_true")
     p.add_argument("--skip-glacier", action="store_true")
     p.add_argument("--json", help="also write the results to this JSON file")
@@ -84,6 +101,15 @@ def main(argv=None):
 
     out = {"machine": {k: machine_info()[k] for k in ("processor", "cores", "petsc", "firedrake")}}
     if not args.skip_ismip:
+        from stokes_solver.ismip_hom import run_case
+
+        run_case("A", 80, nx=8, nz=5, solver="direct")
+        base = run_case("A", 80, nx=16, nz=5, solver="direct")
+        out["ismip_a_16"] = base
+        print(f"ISMIP-HOM A, L = 80 km, 16x16x5, direct: {base['dofs']} DOFs, "
+              f"{base['picard_iterations']} Picard + {base['newton_iterations']} Newton, "
+              f"{base['linear_iterations']} Krylov, {base['wall_time_s']:.2f} s "
+              f"(baseline 25 s: {25.0 / base['wall_time_s']:.1f}x faster)")
         rows, exponent = ismip_scaling(args.sizes, args.layers, args.solver)
         out.update(ismip=rows, exponent=exponent)
         print(f"ISMIP-HOM A, L = 80 km, {args.layers} layers, solver {args.solver}")
@@ -93,14 +119,14 @@ def main(argv=None):
                   f"{r['linear_iterations']:>6} {r['wall_time_s']:8.2f} {r['max_surface_speed']:8.2f}")
         print(f"fitted time ~ DOFs^{exponent:.2f}")
     if not args.skip_glacier:
-        g = glacier_solves(args.years, args.resolution, args.layers, args.glacier_solver)
-        out["glacier"] = g
-        print(f"Aletsch window {g['grid']}, SIA-grown {args.years:.0f} a: {g['ice_points']} ice "
-              f"points, max thk {g['max_thk_m']:.0f} m, {g['layers']} layers, {g['dofs']} DOFs, "
-              f"solver {g['solver']}")
-        print(f"  cold solve {g['cold_s']:.2f} s ({g['cold_newton']} Newton), warm solve "
-              f"{g['warm_s']:.2f} s ({g['warm_newton']} Newton), max surface speed "
-              f"{g['max_surface_speed']:.1f} m/a, peak RSS {g['peak_rss_mib']:.0f} MiB")
+        from glacier.geometry import synthetic_valley, topography_window
+
+        valley = grow(synthetic_valley(1, nx=32, ny=32, resolution=200.0), 40.0)
+        out["valley"] = g = glacier_solves(valley, args.glacier_layers, args.glacier_solver, True)
+        print_glacier("Synthetic valley 1, SIA-grown 40 a", g)
+        aletsch = grow(topography_window("aletsch_100m", resolution=200.0), args.years)
+        out["aletsch"] = g = glacier_solves(aletsch, args.glacier_layers, args.glacier_solver, False)
+        print_glacier(f"Aletsch window, SIA-grown {args.years:.0f} a", g)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2, default=str)

@@ -4,7 +4,10 @@ How grid values map to the mesh: the *vertices* of the quadrilateral base mesh a
 centres of the input grid (IGM's grid points), so a grid of nx x ny points gives
 (nx - 1) x (ny - 1) base cells spanning [x0, x_last] x [y0, y_last]. Every vertex-based field
 (bed, thickness, A, c) takes the grid value at its point exactly, and the velocities are read
-back at the same points, so nothing is interpolated on the way in or out.
+back at the same points, so nothing is interpolated on the way in or out. ``ice_base_mesh``
+keeps only the base cells with ice at one of their four corners (a Firedrake ``Submesh``): the
+window's sides keep their boundary ids 1-4 (x = x0, x = x_last, y = y0, y = y_last) and the cut
+through the ice-free points gets one new id.
 
 Vertically, each column is split into ``layers`` layers between the bed b and the surface b + H
 at the fractions zeta_k = (k / layers)^refinement: ``refinement`` > 1 packs layers towards the
@@ -42,8 +45,35 @@ def extrude(base, layers: int, bed, thickness, refinement: float = 1.0):
 def grid_base_mesh(x: np.ndarray, y: np.ndarray, comm=None):
     """Quadrilateral mesh whose vertices are the grid points (x, y) (1-D, uniform, m)."""
     kwargs = {} if comm is None else {"comm": comm}
-    return fd.RectangleMesh(len(x) - 1, len(y) - 1, x[-1] - x[0], y[-1] - y[0],
-                            originX=x[0], originY=y[0], quadrilateral=True, **kwargs)
+    # RectangleMesh takes the lower-left (origin) and upper-right corners, not the extent
+    return fd.RectangleMesh(len(x) - 1, len(y) - 1, x[-1], y[-1], originX=x[0], originY=y[0],
+                            quadrilateral=True, **kwargs)
+
+
+ICE_CELLS = 1
+"""Cell label of the ice-covered base cells in ``ice_base_mesh``."""
+
+WINDOW_SIDES = (1, 2, 3, 4)
+"""Boundary ids of the window's sides on a grid base mesh (and on its ice submesh)."""
+
+
+def ice_base_mesh(x: np.ndarray, y: np.ndarray, ice: np.ndarray, comm=None):
+    """The base mesh of the grid points (x, y) (1-D, uniform, m) restricted to the cells with a
+    grid point of the (ny, nx) boolean mask ``ice`` at one of their corners; the whole mesh when
+    that is every cell."""
+    parent = grid_base_mesh(x, y, comm)
+    corner = ice[:-1, :-1] | ice[:-1, 1:] | ice[1:, :-1] | ice[1:, 1:]
+    if corner.all():
+        return parent
+    centres = fd.Function(fd.VectorFunctionSpace(parent, "DG", 0)).interpolate(
+        fd.SpatialCoordinate(parent)).dat.data_ro_with_halos
+    dx = x[1] - x[0]
+    i = np.floor((centres[:, 0] - x[0]) / dx).astype(int)
+    j = np.floor((centres[:, 1] - y[0]) / dx).astype(int)
+    indicator = fd.Function(fd.FunctionSpace(parent, "DG", 0))
+    indicator.dat.data_with_halos[:] = corner[j, i]
+    return fd.Submesh(fd.RelabeledMesh(parent, [indicator], [ICE_CELLS]), 2, ICE_CELLS)
+
 
 
 def grid_lookup(x0: float, y0: float, dx: float, values: np.ndarray):

@@ -1,19 +1,28 @@
 """The full-Stokes FlowModel: a gridded glacier state in, the six IGM velocity fields out.
 
-Mesh: the base mesh's vertices are the grid points (see ``stokes_solver.mesh``), extruded into
-``layers`` terrain-following layers between ``topg`` and ``topg + max(thk, MIN_THICKNESS)``.
+Mesh: only the ice. The base mesh's vertices are the grid points (see ``stokes_solver.mesh``);
+of its cells, those with an ice point (thk > MIN_THICKNESS) at one of their four corners are
+kept (``mesh.ice_base_mesh``) and extruded into ``layers`` terrain-following layers between
+``topg`` and ``topg + H``. H is the grid thickness at ice points and MARGIN_THICKNESS at the
+ice-free corners of the kept cells (the margin vertices), so the ice thins to a
+MARGIN_THICKNESS cliff one grid step beyond the last ice point, where the grid puts the front.
 
-Margins and ice-free cells: every column is meshed, ice-free ones (thk < MIN_THICKNESS) with a
-MIN_THICKNESS sliver of ice. A drag of ICE_FREE_DRAG (MPa a m-2) on every element touching an
-ice-free grid point pins the velocity there to zero (to ~1e-6 of the ice speeds), so the
-margin of the ice does not slide over bare rock: the ice front is held at the last ice grid
-point and the cells between it and bare rock carry a smooth ramp to zero. Ice-free points get
-exactly zero in the output. Window edges are walls (u = 0), a fair condition for a glacier
-inside the window. Nothing in this produces a NaN: the mesh never pinches.
+Boundaries: the lateral margin (the cut through the margin vertices) is stress free, like the
+upper surface; where the ice reaches the window's sides, those are walls (u = 0), a fair
+condition for a glacier inside the window. Points with thk <= MIN_THICKNESS get exactly zero in
+the output, the margin vertices included. No ice-free column is meshed and the mesh never
+pinches (H >= MARGIN_THICKNESS > 0), so nothing produces a NaN.
 
 Physics: Glen n = 3 with the state's ``arrhenius`` (MPa^-3 a^-1); at the bed Weertman sliding
-(m = 3) with ``slidingco`` (MPa a^(1/3) m^(-1/3)) and impenetrability by penalty, or no slip
-(``sliding=False``); plain gravity, stress-free surface.
+(m = 3) with ``slidingco`` (MPa a^(1/3) m^(-1/3)) and impenetrability by penalty on the
+continuous bed normal of the grid's centred bed slopes (``numpy.gradient`` of ``topg``; see
+``physics``), or no slip (``sliding=False``); plain gravity.
+
+Start of Newton: the previous 3-D solution when the caller passes a ``guess`` and the ice mask
+(hence the mesh) is unchanged; else a 3-D field lifted from 2-D surface and basal velocities
+(the ``guess`` Dataset's, or the closed-form SIA's of the state) along the SIA shape
+u(zeta) = u_b + (u_s - u_b) (1 - (1 - zeta)^(n+1)), w along the terrain-following layers
+(so u.n = 0 on the bed), with hydrostatic pressure.
 """
 
 from dataclasses import dataclass, field
@@ -23,20 +32,22 @@ import numpy as np
 import xarray as xr
 from mpi4py import MPI
 
-from glacier.constants import RHO_G, WEERTMAN_M
-from glacier.fields import VELOCITY_FIELDS, grid_spacing, surface_slopes
+from glacier.constants import GLEN_N, RHO_G, WEERTMAN_M
+from glacier.fields import VELOCITY_FIELDS, grid_spacing
 from glacier.flow import velocity_dataset
+from glacier.sia import sia_velocities
 from glacier.validation import validate_state
 from stokes_solver import physics
 from stokes_solver.columns import Columns
-from stokes_solver.mesh import extrude, grid_base_mesh, grid_lookup, vertex_function, vertex_space
+from stokes_solver.mesh import (WINDOW_SIDES, extrude, grid_lookup, ice_base_mesh,
+                                vertex_function, vertex_space)
 from stokes_solver.solver import StokesProblem, solve
 
 MIN_THICKNESS = 1.0
-"""Thickness (m) below which a column counts as ice-free: meshed with this thickness, pinned."""
+"""Thickness (m) above which a grid point holds ice (DESIGN.md's ice-covered cells)."""
 
-MIN_STRESS = 0.01
-"""Floor (MPa) of the representative driving stress that sets the Picard start."""
+MARGIN_THICKNESS = 1.0
+"""Thickness (m) of the mesh at the ice-free corners of the meshed cells (the ice front)."""
 
 
 @dataclass
@@ -44,18 +55,21 @@ class StokesModel:
     """Full-Stokes flow model (FlowModel interface). ``layers``: vertical layers;
     ``refinement`` >= 1 packs them towards the bed; ``solver``: auto, direct or scalable;
     ``sliding``: Weertman sliding with ``slidingco`` (else no slip); ``return_3d``: also
-    return the 3-D velocity ``uvel``, ``vvel``, ``wvel`` (zeta, y, x) at the column nodes.
+    return the 3-D velocity ``uvel``, ``vvel``, ``wvel`` (zeta, y, x) at the column nodes;
+    ``picard_steps``: frozen-viscosity solves after a lifted start (one saves ~2 Newton steps
+    on a grown 200 m Aletsch window; none after the previous solution).
 
-    Warm start: when ``velocity`` gets a ``guess`` (the evolution driver passes the previous
-    snapshot's velocities) and the model's previous solve was on the same grid, Newton starts
-    from that previous 3-D velocity and pressure (the mesh topology is the same, only the
-    geometry moved); otherwise from the Picard start."""
+    ``guess`` (the evolution driver passes the previous snapshot's velocities): Newton starts
+    from the model's previous 3-D solution when that was on the same grid and ice mask (the
+    mesh topology is the same, only the geometry moved), else from the guess's surface and
+    basal velocities lifted to 3-D; without a guess, from the SIA's."""
 
     layers: int = 5
     refinement: float = 1.0
     solver: str = "auto"
     sliding: bool = True
     return_3d: bool = False
+    picard_steps: int = 1
     name: str = "stokes"
     _previous: tuple | None = field(default=None, init=False, repr=False)
 
@@ -63,44 +77,79 @@ class StokesModel:
         state = validate_state(state)
         thk = state.thk.values
         shape = thk.shape
-        if not np.any(thk >= MIN_THICKNESS):
+        ice = thk > MIN_THICKNESS
+        if not ice.any():
             zeros = {k: np.zeros(shape) for k in VELOCITY_FIELDS}
             return velocity_dataset(state, zeros, {"converged": True, "dofs": 0,
                                                    "newton_iterations": 0, "wall_time_s": 0.0,
                                                    "note": "no ice: nothing to solve"})
         x, y, dx = state.x.values, state.y.values, grid_spacing(state)
         look = lambda values: grid_lookup(x[0], y[0], dx, np.asarray(values, dtype=float))  # noqa: E731
-        ice_free = thk < MIN_THICKNESS
-        height = np.where(ice_free, MIN_THICKNESS, thk)
-        mesh = extrude(grid_base_mesh(x, y), self.layers, look(state.topg.values), look(height),
-                       self.refinement)
+        height = np.where(ice, thk, MARGIN_THICKNESS)
+        base = ice_base_mesh(x, y, ice)
+        mesh = extrude(base, self.layers, look(state.topg.values), look(height), self.refinement)
         Q1 = vertex_space(mesh)
-        A = vertex_function(Q1, lambda X, Y: look(state.arrhenius.values)(X, Y))
-        drag = vertex_function(Q1, lambda X, Y: physics.ICE_FREE_DRAG * look(ice_free)(X, Y))
+        A = vertex_function(Q1, look(state.arrhenius.values))
         friction = None
         if self.sliding:
-            c = vertex_function(Q1, lambda X, Y: look(state.slidingco.values)(X, Y))
+            c = vertex_function(Q1, look(state.slidingco.values))
             friction = physics.Friction(c, WEERTMAN_M)
-        sx, sy = surface_slopes(state.usurf.values, dx)
-        tau = RHO_G * thk * np.hypot(sx, sy)
-        stress = max(float(tau[~ice_free].mean()), MIN_STRESS)
-        problem = StokesProblem(mesh, A, physics.body_force(3), friction=friction, drag=drag,
-                                side_walls=True, stress_scale=stress)
-        key = (shape, x[0], y[0], dx, self.layers, self.refinement, mesh.comm.size)
-        start = None
+        markers = set(int(k) for k in base.exterior_facets.unique_markers)
+        walls = tuple(k for k in WINDOW_SIDES if k in markers)
+        by, bx = np.gradient(state.topg.values, dx)
+        gx, gy = vertex_function(Q1, look(bx)), vertex_function(Q1, look(by))
+        normal = fd.as_vector([-gx, -gy, 1.0]) / fd.sqrt(1.0 + gx**2 + gy**2)
+        problem = StokesProblem(mesh, A, physics.body_force(3), friction=friction, walls=walls,
+                                bed_normal=normal)
+        key = (shape, x[0], y[0], dx, self.layers, self.refinement, mesh.comm.size,
+               ice.tobytes())
+        w0 = fd.Function(problem.function_space)
         if guess is not None and self._previous is not None and self._previous[0] == key:
-            start = fd.Function(problem.function_space)
-            for target, values in zip(start.subfunctions, self._previous[1]):
+            for target, values in zip(w0.subfunctions, self._previous[1]):
                 target.dat.data_wo_with_halos[:] = values
-        w, report = solve(problem, self.solver, guess=start)
+            start = "warm"
+        else:
+            lifted = guess if guess is not None else sia_velocities(
+                thk, state.usurf.values, state.arrhenius.values, state.slidingco.values, dx,
+                sliding=self.sliding)
+            self._lift(w0, Q1, look, lifted, state.topg.values, height)
+            start = "guess profile" if guess is not None else "sia profile"
+        w, report = solve(problem, self.solver, guess=w0,
+                          picard_steps=0 if start == "warm" else self.picard_steps)
+        report["start"] = start
         self._previous = (key, [f.dat.data_ro_with_halos.copy() for f in w.subfunctions])
         report.update(layers=self.layers, refinement=self.refinement, sliding=self.sliding,
-                      min_thickness_m=MIN_THICKNESS, ice_free_points=int(ice_free.sum()))
+                      min_thickness_m=MIN_THICKNESS, margin_thickness_m=MARGIN_THICKNESS,
+                      ice_free_points=int((~ice).sum()), meshed_columns=int(
+                          mesh.comm.allreduce(Columns(mesh).xy.shape[0], op=MPI.SUM)))
         fields, extra = self._grid_fields(mesh, w, x, y, dx, shape)
+        fields = {k: np.where(ice, v, 0.0) for k, v in fields.items()}
         ds = velocity_dataset(state, fields, report)
         for name, values in extra.items():
             ds[name] = values
         return ds
+
+    @staticmethod
+    def _lift(w, Q1, look, fields, topg, height):
+        """Fill ``w`` with the 3-D velocity (m a-1) of the SIA vertical shape between the grid's
+        basal and surface velocities ``fields`` (IGM names) and the hydrostatic pressure (MPa)."""
+        z = fd.SpatialCoordinate(Q1.mesh())[2]
+        b = vertex_function(Q1, look(topg))
+        H = vertex_function(Q1, look(height))
+        zeta = fd.max_value(fd.min_value((z - b) / H, 1.0), 0.0)
+        shape = 1.0 - (1.0 - zeta) ** (GLEN_N + 1)
+        comps = []
+        for surf, bed in (("uvelsurf", "uvelbase"), ("vvelsurf", "vvelbase")):
+            us = vertex_function(Q1, look(np.asarray(fields[surf])))
+            ub = vertex_function(Q1, look(np.asarray(fields[bed])))
+            comps.append(ub + (us - ub) * shape)
+        # w follows the terrain-following layers: tangential to the bed (no penalty load from
+        # u.n) and to the surface
+        slope = (1.0 - zeta) * fd.grad(b) + zeta * fd.grad(b + H)
+        vertical = comps[0] * slope[0] + comps[1] * slope[1]
+        u, p = w.subfunctions
+        u.interpolate(fd.as_vector([comps[0], comps[1], vertical]))
+        p.interpolate(RHO_G * (b + H - z))
 
     def _grid_fields(self, mesh, w, x, y, dx, shape):
         u = w.subfunctions[0]

@@ -4,11 +4,12 @@ Discretisation: Taylor-Hood Q2-Q1 on hexahedra (quadrilateral-based extruded mes
 quadrilaterals for flowlines), inf-sup stable. Quadrature: degree 4 (3 Gauss points per
 direction).
 
-Start: a warm start (e.g. the previous snapshot) when given, else one Picard step: the Stokes
-problem with the constant-stress viscosity eta0 = tau^(1-n) / (2A) of a representative stress
-``stress_scale`` tau (MPa; e.g. the mean driving stress) and linear friction of the same
-strength at ``SLIDING_SCALE``. Then Newton with a backtracking line search on the full Glen /
-Weertman problem until the residual falls by ``snes_rtol`` (options.NEWTON).
+Start: a guess when given (the previous snapshot, or a field lifted from 2-D velocities), else
+the Stokes problem with the constant-stress viscosity eta0 = tau^(1-n) / (2A) of a
+representative stress ``stress_scale`` tau (MPa; e.g. the mean driving stress) and linear
+friction of the same strength at ``SLIDING_SCALE``. Then ``picard_steps`` Picard
+(frozen-viscosity) solves, and Newton with a line search on the full Glen / Weertman problem
+until the residual falls below LOAD_TOLERANCE times the gravity load (options.NEWTON).
 """
 
 import time
@@ -26,6 +27,12 @@ from stokes_solver.options import solver_parameters
 QUADRATURE_DEGREE = 4
 PICARD_STEPS = 2
 """Picard (frozen-viscosity) linear solves before Newton when there is no warm start."""
+REFACTOR_KRYLOV_ITS = 15
+"""Linear iterations above which a reused factorization (``direct`` preset) is renewed at the
+next Newton step: a stale factorization costs more in back-substitutions than a fresh one."""
+LOAD_TOLERANCE = 1e-8
+"""Newton stops when the residual norm falls below this fraction of the norm of the gravity
+load (the assembled body force), whatever the start."""
 SLIDING_SCALE = 10.0
 """Reference sliding speed (m a-1) at which the Picard start linearises the friction law."""
 
@@ -39,17 +46,18 @@ class StokesProblem:
 
     ``arrhenius`` A (MPa^-3 a^-1) and ``body_force`` rho g (MPa m-1) are UFL expressions.
     ``friction`` None means no slip at the bed (u = 0 on "bottom"); a Friction means Weertman
-    sliding with impenetrability. ``drag`` (MPa a m-2) pins the ice-free columns.
-    ``side_walls``: u = 0 on the lateral boundary (off for periodic meshes). ``stress_scale``
-    (MPa) sets the Picard start.
+    sliding with impenetrability on the unit normal ``bed_normal`` (a continuous field; None:
+    the facet normal). ``walls``: ids of the lateral boundaries where u = 0 (the
+    others are stress free, as are periodic meshes). ``stress_scale`` (MPa) sets the Picard
+    start.
     """
 
     mesh: object
     arrhenius: object
     body_force: object
     friction: physics.Friction | None = None
-    drag: object = None
-    side_walls: bool = False
+    walls: tuple = ()
+    bed_normal: object = None
     stress_scale: float = 0.1
     n: float = GLEN_N
     spaces: tuple = field(init=False)
@@ -63,6 +71,10 @@ class StokesProblem:
     def function_space(self):
         return self.spaces[2]
 
+    def normal(self):
+        """The bed normal of the friction and impenetrability terms."""
+        return fd.FacetNormal(self.mesh) if self.bed_normal is None else self.bed_normal
+
     def measures(self):
         md = {"quadrature_degree": QUADRATURE_DEGREE}
         return fd.dx(metadata=md), fd.ds_b(metadata=md)
@@ -72,8 +84,8 @@ class StokesProblem:
         bcs = []
         if self.friction is None:
             bcs.append(fd.DirichletBC(Z.sub(0), 0, "bottom"))
-        if self.side_walls:
-            bcs.append(fd.DirichletBC(Z.sub(0), 0, "on_boundary"))
+        if self.walls:
+            bcs.append(fd.DirichletBC(Z.sub(0), 0, self.walls))
         return bcs
 
     def residual(self, w, picard=False, frozen=None):
@@ -87,7 +99,8 @@ class StokesProblem:
             if friction is not None:
                 friction = physics.Friction(self.picard_friction(frozen), 1.0)
         L = physics.action(u, p, self.arrhenius, self.body_force, dx=dx, ds_bed=ds_bed,
-                           friction=friction, drag=self.drag, n=self.n, viscous=viscous)
+                           friction=friction, n=self.n, viscous=viscous,
+                           bed_normal=self.bed_normal)
         return fd.derivative(L, w)
 
     def picard_viscosity(self, frozen):
@@ -103,8 +116,7 @@ class StokesProblem:
         m = self.friction.exponent
         if frozen is None:
             return self.friction.coefficient * SLIDING_SCALE ** (1 / m - 1)
-        n = fd.FacetNormal(self.mesh)
-        u_t = physics.tangential(frozen, n)
+        u_t = physics.tangential(frozen, self.normal())
         speed2 = fd.inner(u_t, u_t) + physics.SLIDING_SPEED_MIN ** 2
         return self.friction.coefficient * speed2 ** ((1 / m - 1) / 2)
 
@@ -124,6 +136,14 @@ class StokesProblem:
         return fd.MixedVectorSpaceBasis(self.function_space, [basis, self.function_space.sub(1)])
 
 
+def _refactor_when_slow(snes, its, fnorm):
+    """SNES monitor: when the last linear solve (GMRES on a reused factorization) took more than
+    REFACTOR_KRYLOV_ITS iterations, factor the next Jacobian afresh."""
+    ksp = snes.getKSP()
+    if its > 0 and ksp.getIterationNumber() > REFACTOR_KRYLOV_ITS:
+        ksp.getPC().reset()
+
+
 def _run(problem: StokesProblem, w, F, params, preset):
     u, _ = fd.split(w)
     nvp = fd.NonlinearVariationalProblem(F, w, bcs=problem.boundary_conditions())
@@ -134,6 +154,8 @@ def _run(problem: StokesProblem, w, F, params, preset):
     solver = fd.NonlinearVariationalSolver(nvp, solver_parameters=params,
                                            options_prefix="stokes_", **kwargs)
     solver.snes.setConvergenceHistory()
+    if params.get("snes_lag_preconditioner", 1) != 1:
+        solver.snes.setMonitor(_refactor_when_slow)
     try:
         solver.solve()
     except fd.ConvergenceError:
@@ -149,10 +171,13 @@ def _run(problem: StokesProblem, w, F, params, preset):
     }
 
 
-def solve(problem: StokesProblem, solver: str = "auto", guess=None):
+def solve(problem: StokesProblem, solver: str = "auto", guess=None, picard_steps=None):
     """Solve ``problem``; return the mixed solution Function (u in m a-1, p in MPa) and a
-    report dict (converged, snes_reason, newton_iterations, linear_iterations, residual norms,
-    wall_time_s, dofs, solver). ``guess``: a mixed Function to start from (warm start).
+    report dict (converged, snes_reason, newton_iterations, picard_iterations,
+    linear_iterations, residual norms, wall_time_s, dofs, solver). ``guess``: a mixed Function
+    to start from (warm start). ``picard_steps``: frozen-viscosity linear solves before Newton,
+    the first frozen at the guess (at ``stress_scale`` without one); default PICARD_STEPS
+    without a guess, none with one.
 
     Raises SolverError (with the report) when Newton does not converge.
     """
@@ -160,26 +185,32 @@ def solve(problem: StokesProblem, solver: str = "auto", guess=None):
     Z = problem.function_space
     dofs = Z.dim()
     preset, params = solver_parameters(solver, dofs)
+    v = fd.TestFunction(problem.spaces[0])
+    load = fd.assemble(fd.inner(problem.body_force, v) * problem.measures()[0])
+    with load.dat.vec_ro as vec:
+        load_norm = vec.norm()
+    params["snes_atol"] = LOAD_TOLERANCE * load_norm
     w = fd.Function(Z, name="velocity_pressure")
     report = {"solver": preset, "dofs": int(dofs), "discretisation": "Q2-Q1 Taylor-Hood",
-              "ranks": Z.mesh().comm.size}
+              "ranks": Z.mesh().comm.size, "absolute_tolerance": params["snes_atol"]}
+    if picard_steps is None:
+        picard_steps = 0 if guess is not None else PICARD_STEPS
+    frozen = None
     if guess is not None:
         w.assign(guess)
-        report["start"] = "warm"
-    else:
-        frozen = None
-        for step in range(PICARD_STEPS):
-            start = _run(problem, w, problem.residual(w, picard=True, frozen=frozen), params, preset)
-            if not start["converged"]:
-                report.update(converged=False, snes_reason=start["reason"],
-                              wall_time_s=time.perf_counter() - t0)
-                raise SolverError(f"Stokes Picard step {step} did not converge "
-                                  f"({start['reason']})", report)
-            if frozen is None:
-                frozen = fd.Function(problem.spaces[0])
-            frozen.assign(w.subfunctions[0])
-        report["start"] = "picard"
-        report["picard_iterations"] = PICARD_STEPS
+        frozen = fd.Function(problem.spaces[0]).assign(guess.subfunctions[0])
+    for step in range(picard_steps):
+        start = _run(problem, w, problem.residual(w, picard=True, frozen=frozen), params, preset)
+        if not start["converged"]:
+            report.update(converged=False, snes_reason=start["reason"],
+                          wall_time_s=time.perf_counter() - t0)
+            raise SolverError(f"Stokes Picard step {step} did not converge "
+                              f"({start['reason']})", report)
+        if frozen is None:
+            frozen = fd.Function(problem.spaces[0])
+        frozen.assign(w.subfunctions[0])
+    report["start"] = "warm" if guess is not None else "picard"
+    report["picard_iterations"] = picard_steps
     result = _run(problem, w, problem.residual(w), params, preset)
     report.update(converged=result["converged"], snes_reason=result["reason"],
                   newton_iterations=result["iterations"],
