@@ -87,6 +87,7 @@ def simulate_run(state: xr.Dataset, climate: dict, parameters: dict[str, np.ndar
                               velocity_interval=simulation.get("velocity_interval", 0.0))
     timed = {k: _Timed(m) for k, m in models.items()}
     snapshots = []
+    previous: dict[str, xr.Dataset] = {}
 
     def evaluate_others(snap: xr.Dataset) -> None:
         record = snap.isel(time=0)
@@ -98,7 +99,8 @@ def simulate_run(state: xr.Dataset, climate: dict, parameters: dict[str, np.ndar
             if name == driver:
                 continue
             try:
-                vel, ok = model.velocity(current), True
+                vel, ok = model.velocity(current, guess=previous.get(name)), True
+                previous[name] = vel
             except SolverError as exc:
                 log.warning("%s did not converge at t=%.1f a: %s", name, float(snap.time[0]), exc)
                 vel, ok = None, False
@@ -122,18 +124,26 @@ def simulate_run(state: xr.Dataset, climate: dict, parameters: dict[str, np.ndar
     for name in ("topg", "icemask", "arrhenius", "slidingco"):
         run[name] = state[name]
     run.attrs.update(driver=driver, instructors=json.dumps(instructors), stopped_early=stopped,
+                     retries=json.dumps({k: m.retries for k, m in timed.items()}),
                      climate=json.dumps(climate), simulation=json.dumps(simulation))
     return with_units(run)
 
 
 class _Timed:
-    """Wraps a flow model to record the wall time (s) of its last velocity solve."""
+    """Wraps a flow model: records the wall time (s) of its last velocity solve and retries a
+    failed solve once from the model's own cold start (no warm-start guess: the SIA or Picard
+    start of the solvers), the safer setting; ``retries`` counts the retries made."""
 
     def __init__(self, model):
-        self.model, self.name, self.last_seconds = model, model.name, float("nan")
+        self.model, self.name, self.last_seconds, self.retries = model, model.name, float("nan"), 0
 
     def velocity(self, state, guess=None):
         t0 = time.perf_counter()
-        vel = self.model.velocity(state, guess=guess)
+        try:
+            vel = self.model.velocity(state, guess=guess)
+        except SolverError as exc:
+            self.retries += 1
+            log.warning("%s failed (%s); retrying once from a cold start", self.name, exc)
+            vel = self.model.velocity(state, guess=None)
         self.last_seconds = time.perf_counter() - t0
         return vel

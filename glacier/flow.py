@@ -97,10 +97,14 @@ def _option_value(text: str):
 def flow_model_from_spec(spec: str, **extra) -> FlowModel:
     """A flow model from ``name``, ``name:key=value[:key=value...]`` (values read as JSON, else
     text, e.g. ``sia:sliding=true``, ``stokes:layers=4:solver=direct``) or the path of an
-    emulator (a bundle folder or a ``.keras`` file); ``extra`` options are added."""
+    emulator (a bundle folder or a ``.keras`` file), or ``emulator:<instructor>`` for the newest
+    published emulator of that instructor; ``extra`` options are added."""
     if Path(spec).exists():
         return get_flow_model("emulator", path=spec, **extra)
     name, _, opts = spec.partition(":")
+    if name == "emulator" and opts and "=" not in opts:
+        # emulator:<instructor>: the newest published emulator of that instructor in library/
+        return get_flow_model("emulator", instructor=opts, **extra)
     options = {}
     for item in filter(None, opts.split(":")):
         key, sep, value = item.partition("=")

@@ -84,6 +84,14 @@ def test_small_dag_builds_both_stores(tmp_path):
         assert "samples per split: train 4, val 2, test 2" in text
         assert (tmp_path / "results" / "data" / f"{name}_samples.png").stat().st_size > 10_000
     assert list((tmp_path / "results" / "benchmarks" / "simulate").glob("*.tsv"))
+    # deleting one run's output regenerates that run alone (and the stores built from it)
+    (tmp_path / "results" / "runs" / "valley_1" / "growth" / "p0.nc").unlink()
+    out = subprocess.run(SNAKEMAKE + ["data", "-n", "--configfile", str(cfg), "-s",
+                                      str(ROOT / "Snakefile"), "-d", str(tmp_path)],
+                         check=True, capture_output=True, text=True).stdout
+    counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
+              if len(line.split()) == 2 and line.split()[1].isdigit()}
+    assert counts["simulate"] == 1 and "geometry" not in counts
 
 
 def test_killed_run_resumes_to_a_valid_dataset(tmp_path):
