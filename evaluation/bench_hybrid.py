@@ -12,7 +12,6 @@ Time per velocity solve (wall clock, forms compiled by an untimed first solve) o
 
 import argparse
 import json
-import time
 
 import numpy as np
 
@@ -25,17 +24,13 @@ def grown_aletsch(years: float, resolution: float):
 
 
 def aletsch_row(years: float, resolution: float, solver: str) -> dict:
+    from evaluation.speed import cold_and_warm
     from glacier.flow import get_flow_model
 
     state = grown_aletsch(years, resolution)
     model = get_flow_model("hybrid", solver=solver)
     model.velocity(state)
-    t0 = time.perf_counter()
-    cold = model.velocity(state)
-    t_cold = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    warm = model.velocity(state, guess=cold)
-    t_warm = time.perf_counter() - t0
+    cold, t_cold, warm, t_warm = cold_and_warm(model, state)
     rc, rw = cold.attrs["solver_report"], warm.attrs["solver_report"]
     return {"case": f"Aletsch {resolution:.0f} m", "grid": f"{state.sizes['x']}x{state.sizes['y']}",
             "ice_cells": rc["ice_cells"], "dofs": rc["dofs"], "solver": rc["solver"],

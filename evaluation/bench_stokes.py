@@ -16,7 +16,6 @@
 import argparse
 import json
 import resource
-import time
 
 import numpy as np
 
@@ -32,34 +31,16 @@ def ismip_scaling(sizes, layers, solver):
     return rows, exponent
 
 
-def grow(state, years, ela=3000.0):
-    """``state`` with the glacier the SIA grows on it in ``years`` under ELA ``ela`` (m)."""
-    from glacier.evolve import EvolveSettings, evolve
-    from glacier.flow import get_flow_model
-    from glacier.smb import ElaSmb
-
-    run = evolve(state, get_flow_model("sia"), ElaSmb(ela=ela),
-                 EvolveSettings(years=years, output_interval=years), show_progress=False)
-    grown = state.copy()
-    grown["thk"] = run.thk.isel(time=-1)
-    grown["usurf"] = run.usurf.isel(time=-1)
-    return grown
-
-
 def glacier_solves(state, layers, solver, compile_first):
     """Cold (timed) and warm Stokes solves of ``state``, after an untimed one that compiles the
     forms if ``compile_first`` (the kernels are shared by all grids of the same layers)."""
+    from evaluation.speed import cold_and_warm
     from glacier.flow import get_flow_model
 
     if compile_first:
         get_flow_model("stokes", layers=layers, solver=solver).velocity(state)
     model = get_flow_model("stokes", layers=layers, solver=solver)
-    t0 = time.perf_counter()
-    cold = model.velocity(state)
-    t_cold = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    warm = model.velocity(state, guess=cold)
-    t_warm = time.perf_counter() - t0
+    cold, t_cold, warm, t_warm = cold_and_warm(model, state)
     speed = np.hypot(warm.uvelsurf, warm.vvelsurf)
     rep_c, rep_w = cold.attrs["solver_report"], warm.attrs["solver_report"]
     return {
@@ -119,12 +100,13 @@ def main(argv=None):
                   f"{r['linear_iterations']:>6} {r['wall_time_s']:8.2f} {r['max_surface_speed']:8.2f}")
         print(f"fitted time ~ DOFs^{exponent:.2f}")
     if not args.skip_glacier:
+        from glacier.evolve import grow_glacier
         from glacier.geometry import synthetic_valley, topography_window
 
-        valley = grow(synthetic_valley(1, nx=32, ny=32, resolution=200.0), 40.0)
+        valley = grow_glacier(synthetic_valley(1, nx=32, ny=32, resolution=200.0), 40.0, 3000.0)
         out["valley"] = g = glacier_solves(valley, args.glacier_layers, args.glacier_solver, True)
         print_glacier("Synthetic valley 1, SIA-grown 40 a", g)
-        aletsch = grow(topography_window("aletsch_100m", resolution=200.0), args.years)
+        aletsch = grow_glacier(topography_window("aletsch_100m", resolution=200.0), args.years, 3000.0)
         out["aletsch"] = g = glacier_solves(aletsch, args.glacier_layers, args.glacier_solver, False)
         print_glacier(f"Aletsch window, SIA-grown {args.years:.0f} a", g)
     if args.json:

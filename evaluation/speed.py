@@ -69,6 +69,17 @@ def time_call(fn, repeats: int) -> dict:
     return {"seconds": statistics.median(times), "times": times, "warmup_seconds": warmup}
 
 
+def cold_and_warm(model: FlowModel, state: xr.Dataset):
+    """A cold solve and a warm one (the cold solution as ``guess``) of ``state``:
+    ``(cold, cold seconds, warm, warm seconds)``."""
+    t0 = time.perf_counter()
+    cold = model.velocity(state)
+    t_cold = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    warm = model.velocity(state, guess=cold)
+    return cold, t_cold, warm, time.perf_counter() - t0
+
+
 def keras_model_of(flow_model: FlowModel):
     """The Keras model inside an emulator flow model (an attribute holding a ``keras.Model``),
     or None for the solvers. Keras not yet imported means no model can hold one."""
