@@ -134,6 +134,8 @@ def rows_json(result: dict) -> list[dict]:
 
 
 def add_commands(sub, verify_sub) -> None:
+    from icebench.cli import add_parameter_overrides
+
     """Add ``icebench score`` and ``icebench bench speed``."""
     models_help = ("a registered flow model, name[:key=value...] (e.g. sia:sliding=true, "
                    "stokes:layers=4), or the path of an emulator bundle or .keras file")
@@ -146,8 +148,7 @@ def add_commands(sub, verify_sub) -> None:
     p.add_argument("--reference-store", help="with --store: a second store on the same states "
                                              "(the cross-instructor row)")
     p.add_argument("--split", default="test", choices=("train", "val", "test"))
-    p.add_argument("--arrhenius", type=float, help="constant A (MPa-3 a-1), overrides the file")
-    p.add_argument("--slidingco", type=float, help="constant c (MPa a1/3 m-1/3), overrides the file")
+    add_parameter_overrides(p)
     p.add_argument("--json", action="store_true", help="print JSON (keys fidelity, rel_l2)")
     p.set_defaults(func=cmd_score)
 
@@ -161,8 +162,7 @@ def add_commands(sub, verify_sub) -> None:
     p.add_argument("--transient-years", type=float,
                    help="also time a whole evolve run of this many years (a) with each model")
     p.add_argument("--ela", type=float, default=3000.0, help="ELA (m) of the transient runs")
-    p.add_argument("--arrhenius", type=float, help="constant A (MPa-3 a-1), overrides the file")
-    p.add_argument("--slidingco", type=float, help="constant c (MPa a1/3 m-1/3), overrides the file")
+    add_parameter_overrides(p)
     p.add_argument("--plot", help="write the log-log plot of time vs cells here (PNG)")
     p.add_argument("--output", help="write the full results (rows, machine, sgemm, efficiency) "
                                     "as JSON here")

@@ -152,6 +152,13 @@ COMMAND_MODULES = ("sia_ssa_solver.commands", "stokes_solver.commands", "evaluat
 import Firedrake at import time, so that ``icebench --help`` stays fast."""
 
 
+def add_parameter_overrides(parser: argparse.ArgumentParser) -> None:
+    """``--arrhenius`` and ``--slidingco``: constants that replace the input file's fields."""
+    parser.add_argument("--arrhenius", type=float, help="constant A (MPa-3 a-1), overrides the file")
+    parser.add_argument("--slidingco", type=float,
+                        help="constant c (MPa a1/3 m-1/3), overrides the file")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="icebench", description=__doc__.splitlines()[0])
     parser.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
@@ -174,8 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-interval", type=float, default=10.0, help="years between snapshots")
     p.add_argument("--cfl", type=float, default=0.3, help="CFL number of the transport")
     p.add_argument("--dt-max", type=float, default=1.0, help="largest time step (a)")
-    p.add_argument("--arrhenius", type=float, help="constant A (MPa-3 a-1), overrides the file")
-    p.add_argument("--slidingco", type=float, help="constant c (MPa a1/3 m-1/3), overrides the file")
+    add_parameter_overrides(p)
     p.set_defaults(func=cmd_evolve)
 
     p = sub.add_parser("solve", help="velocity fields of one state with a flow model")
@@ -183,8 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "name:key=value options, or an emulator bundle path")
     p.add_argument("--input", required=True, help="IGM-style NetCDF/Zarr with usurf/topg and thk")
     p.add_argument("--output", required=True, help="output .nc or .zarr with the velocity fields")
-    p.add_argument("--arrhenius", type=float, help="constant A (MPa-3 a-1), overrides the file")
-    p.add_argument("--slidingco", type=float, help="constant c (MPa a1/3 m-1/3), overrides the file")
+    add_parameter_overrides(p)
     p.add_argument("--layers", type=int, help="vertical layers (Stokes)")
     p.add_argument("--solver", help="solver preset (e.g. direct, scalable; default: by size)")
     p.set_defaults(func=cmd_solve)
