@@ -134,9 +134,9 @@ def rows_json(result: dict) -> list[dict]:
 
 
 def add_commands(sub, verify_sub) -> None:
+    """Add ``icebench score`` and ``icebench bench speed``."""
     from icebench.cli import add_parameter_overrides
 
-    """Add ``icebench score`` and ``icebench bench speed``."""
     models_help = ("a registered flow model, name[:key=value...] (e.g. sia:sliding=true, "
                    "stokes:layers=4), or the path of an emulator bundle or .keras file")
     p = sub.add_parser("score", help="fidelity and relative L2 error of a flow model against a reference")
