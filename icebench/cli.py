@@ -229,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    # Firedrake initialises PETSc from sys.argv: it would take these arguments for PETSc
+    # options and print them as unused at exit, into the --json output
+    sys.argv = sys.argv[:1]
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     try:

@@ -52,3 +52,13 @@ def test_evolve_reports_bad_input(tmp_path, capsys):
     assert code == 2
     assert "'usurf' has a NaN at cell (j=0, i=0)" in capsys.readouterr().err
     assert not (tmp_path / "o.nc").exists()
+
+
+def test_json_output_is_pure_json():
+    """A command that runs Firedrake prints nothing but its JSON (PETSc must not read the
+    command line as its options and report them as unused)."""
+    out = subprocess.run([sys.executable, "-m", "icebench.cli", "ismip-hom", "--model", "hybrid",
+                          "--exp", "D", "--length-km", "80", "--nx", "20", "--json"],
+                         capture_output=True, text=True, check=True).stdout
+    row = json.loads(out)
+    assert row["experiment"] == "D" and row["max_surface_speed"] > row["min_surface_speed"] > 0
