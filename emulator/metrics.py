@@ -12,34 +12,31 @@ size is scored without holding it in memory.
 
 import numpy as np
 
-PAIRS = {"velbar": ("ubar", "vbar"), "velsurf": ("uvelsurf", "vvelsurf"),
-         "velbase": ("uvelbase", "vvelbase")}
-"""The vector fields scored: name -> (x component, y component)."""
+from evaluation.metrics import PAIRS, add_sums, masked_error_sums, scores
 
 
 class FidelityAccumulator:
-    """Accumulates the sums of the fidelity and relative-L2 scores over batches."""
+    """Accumulates the sums of the fidelity and relative-L2 scores over batches (the sums and
+    scores of evaluation.metrics, so training and evaluation share one definition)."""
 
     def __init__(self, outputs: list[str]):
         self.outputs = list(outputs)
-        self.sums = {name: np.zeros(4) for name in PAIRS if set(PAIRS[name]) <= set(outputs)}
+        self.pairs = [name for name in PAIRS if set(PAIRS[name]) <= set(outputs)]
+        self.sums = None
 
     def add(self, pred: np.ndarray, ref: np.ndarray, ice: np.ndarray) -> None:
         """Add a batch: ``pred``, ``ref`` (..., y, x, outputs) in m a-1, ``ice`` (..., y, x) bool."""
-        index = {f: i for i, f in enumerate(self.outputs)}
-        for name in self.sums:
-            ix, iy = (index[c] for c in PAIRS[name])
-            err = np.hypot(pred[..., ix] - ref[..., ix], pred[..., iy] - ref[..., iy])[ice]
-            mag = np.hypot(ref[..., ix], ref[..., iy])[ice]
-            self.sums[name] += [err.sum(), mag.sum(), (err ** 2).sum(), (mag ** 2).sum()]
+        def fields(a):
+            return {f: a[..., i] for i, f in enumerate(self.outputs)}
+        self.sums = add_sums(self.sums, masked_error_sums(fields(pred), fields(ref), ice, self.pairs))
 
     def scores(self) -> dict[str, float]:
         """``fidelity_<pair>`` and ``rel_l2_<pair>`` for each scored pair (NaN without ice)."""
-        out = {}
-        for name, (e1, m1, e2, m2) in self.sums.items():
-            out[f"fidelity_{name}"] = float(1.0 - e1 / m1) if m1 > 0 else float("nan")
-            out[f"rel_l2_{name}"] = float(np.sqrt(e2 / m2)) if m2 > 0 else float("nan")
-        return out
+        if self.sums is None:
+            return {f"{k}_{name}": float("nan") for name in self.pairs for k in ("fidelity", "rel_l2")}
+        s = scores(self.sums)
+        return {f"{k}_{name}": float(s[k][name]) for name in self.pairs
+                for k in ("fidelity", "rel_l2")}
 
 
 def fidelity(pred: np.ndarray, ref: np.ndarray, ice: np.ndarray, outputs: list[str]) -> dict:

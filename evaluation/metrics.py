@@ -43,9 +43,15 @@ def error_sums(vel, ref, thk, threshold: float = ICE_THRESHOLD) -> dict[str, dic
     shape too. Returns ``{field: {"err_l1", "ref_l1", "err_l2", "ref_l2", "cells"}}`` with
     sum |e|, sum |u_ref| (m a-1), sum |e|^2, sum |u_ref|^2 (m2 a-2) and the cell count.
     """
-    ice = np.asarray(thk, dtype=float) > threshold
+    return masked_error_sums(vel, ref, np.asarray(thk, dtype=float) > threshold)
+
+
+def masked_error_sums(vel, ref, ice, fields=SCORED) -> dict[str, dict[str, float]]:
+    """``error_sums`` over the cells where the boolean ``ice`` is true, for ``fields`` (names
+    of SCORED; their velocity components must be in ``vel`` and ``ref``)."""
+    ice = np.asarray(ice, dtype=bool)
     sums = {}
-    for name in SCORED:
+    for name in fields:
         px, py = (c[ice] for c in _components(vel, name))
         rx, ry = (c[ice] for c in _components(ref, name))
         ref_mag = np.hypot(rx, ry)
