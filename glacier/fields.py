@@ -99,6 +99,7 @@ def with_units(ds: xr.Dataset) -> xr.Dataset:
 
 
 def surface_slopes(usurf: np.ndarray, dx: float) -> tuple[np.ndarray, np.ndarray]:
-    """Centred surface slopes (ds/dx, ds/dy), one-sided at the domain edges (dimensionless)."""
+    """Centred slopes (ds/dx, ds/dy) of a (y, x) elevation field such as ``usurf`` or
+    ``topg`` (m) on spacing ``dx`` (m), one-sided at the domain edges (dimensionless)."""
     dsdy, dsdx = np.gradient(usurf, dx)
     return dsdx, dsdy

@@ -10,6 +10,8 @@ dt = cfl * dx / max |u_face|, capped by ``dt_max``.
 
 import numpy as np
 
+from glacier.fields import surface_slopes
+
 
 def face_fluxes(thk: np.ndarray, ubar: np.ndarray, vbar: np.ndarray):
     """Upwind fluxes (m2 a-1) on interior faces: qx of shape (ny, nx-1), qy of shape (ny-1, nx)."""
@@ -49,7 +51,7 @@ def diffusive_time_step(thk, ubar, vbar, ubase, vbase, usurf, dx, safety: float 
     flux responds to a slope change along the flow with n D, so the linearised bound is
     dx^2 / (2 (n + 1) D) = dx^2 / (8 D), the default ``safety`` (which multiplies dx^2 / D).
     """
-    dsdy, dsdx = np.gradient(usurf, dx)
+    dsdx, dsdy = surface_slopes(usurf, dx)
     slope = np.hypot(dsdx, dsdy)
     deform = np.hypot(ubar - ubase, vbar - vbase)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -49,6 +49,7 @@ from firedrake.exceptions import ConvergenceError
 
 from glacier.constants import GLEN_N, GRAVITY, RHO_G, WEERTMAN_M
 from glacier.errors import InputError, SolverError
+from glacier.fields import surface_slopes
 from sia_ssa_solver.sia import corner_average
 
 RHO_WATER = 1028.0
@@ -303,7 +304,7 @@ def _local_balance(thk, usurf, slidingco, dx, m, periodic, background_slope):
         sx = (np.roll(usurf, -1, 1) - np.roll(usurf, 1, 1)) / (2 * dx) + background_slope[0]
         sy = (np.roll(usurf, -1, 0) - np.roll(usurf, 1, 0)) / (2 * dx) + background_slope[1]
     else:
-        sy, sx = np.gradient(np.asarray(usurf, dtype=float), dx)
+        sx, sy = surface_slopes(np.asarray(usurf, dtype=float), dx)
     slope = np.hypot(sx, sy)
     c = np.broadcast_to(np.asarray(slidingco, dtype=float), np.shape(thk))
     with np.errstate(divide="ignore", invalid="ignore"):

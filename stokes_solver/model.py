@@ -33,7 +33,7 @@ import xarray as xr
 from mpi4py import MPI
 
 from glacier.constants import GLEN_N, RHO_G, WEERTMAN_M
-from glacier.fields import VELOCITY_FIELDS, grid_spacing
+from glacier.fields import VELOCITY_FIELDS, grid_spacing, surface_slopes
 from glacier.flow import velocity_dataset
 from glacier.sia import sia_velocities
 from glacier.validation import validate_state
@@ -96,7 +96,7 @@ class StokesModel:
             friction = physics.Friction(c, WEERTMAN_M)
         markers = set(int(k) for k in base.exterior_facets.unique_markers)
         walls = tuple(k for k in WINDOW_SIDES if k in markers)
-        by, bx = np.gradient(state.topg.values, dx)
+        bx, by = surface_slopes(state.topg.values, dx)
         gx, gy = vertex_function(Q1, look(bx)), vertex_function(Q1, look(by))
         normal = fd.as_vector([-gx, -gy, 1.0]) / fd.sqrt(1.0 + gx**2 + gy**2)
         problem = StokesProblem(mesh, A, physics.body_force(3), friction=friction, walls=walls,
