@@ -9,11 +9,12 @@ moment resumes from the last complete epoch.
 """
 
 import json
-import os
 import time
 from pathlib import Path
 
 import keras
+
+from glacier.io import atomic_path
 
 STATE = "state.json"
 
@@ -26,16 +27,14 @@ def read_state(directory: Path) -> dict | None:
 
 def write_json_atomic(data: dict, path: Path) -> None:
     """Write ``data`` as JSON to ``path`` via a temporary file and a rename."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=float))
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=1, default=float))
 
 
 def save_model_atomic(model: keras.Model, path: Path) -> None:
     """``model.save`` to ``path`` (.keras) via a temporary file and a rename."""
-    tmp = path.with_name(f".tmp-{path.name}")
-    model.save(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        model.save(tmp)
 
 
 class ResumableCheckpoint(keras.callbacks.Callback):

@@ -21,6 +21,7 @@ from pathlib import Path
 from glacier.dataset import open_store
 from glacier.errors import InputError
 from glacier.fields import FIELDS
+from glacier.io import atomic_path
 from glacier.provenance import code_version
 from emulator.data import GRID_SPACING
 from emulator.manifest import MANIFEST, MANIFEST_VERSION, validate_manifest
@@ -131,7 +132,7 @@ def publish(train_dir, library, data=None, version: str | None = None) -> Path:
     """Publish the training in ``train_dir`` into ``library``; ``data`` overrides the store
     path recorded at training (for the test-split scores). Returns the bundle directory."""
     from emulator.train import evaluate
-    from emulator.zoo import load_model, pad_multiple
+    from emulator.zoo import load_model
 
     train_dir = Path(train_dir)
     summary_path = train_dir / "training.json"
@@ -154,9 +155,19 @@ def publish(train_dir, library, data=None, version: str | None = None) -> Path:
     bundle = base / version
     if bundle.exists():
         raise InputError(f"bundle '{bundle}' exists already; versions are immutable")
-    tmp = base / f".{version}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    with atomic_path(bundle) as tmp:
+        write_bundle(tmp, train_dir, model, store, summary, version, test)
+    return bundle
+
+
+def write_bundle(tmp: Path, train_dir: Path, model, store, summary: dict, version: str,
+                 test: dict) -> None:
+    """Write a bundle's files into the folder ``tmp`` (see ``publish``)."""
+    from emulator.zoo import pad_multiple
+
+    config = summary["config"]
+    instructor = summary["instructor"]
+    tmp.mkdir()
     shutil.copy2(train_dir / "model.keras", tmp / "model.keras")
     shutil.copy2(train_dir / "learning_curve.png", tmp / "learning_curve.png")
     in_scales = list(summary["input_scales"].values())
@@ -194,5 +205,3 @@ def publish(train_dir, library, data=None, version: str | None = None) -> Path:
     validate_manifest(manifest)
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, default=float))
     (tmp / "MODEL_CARD.md").write_text(model_card(manifest))
-    tmp.rename(bundle)
-    return bundle

@@ -8,6 +8,8 @@ an interrupted run never leaves a half-written file under its final name.
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import xarray as xr
@@ -50,28 +52,40 @@ def read_state(path: str | os.PathLike, **overrides: float) -> xr.Dataset:
     return validate_state(state)
 
 
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` (same suffix) to write a file or folder to; when
+    the block ends without error, move it onto ``path`` (replacing what was there); in any
+    case leave no temporary behind."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{uuid.uuid4().hex[:8]}-{path.name}")
+    try:
+        yield tmp
+        replace_path(tmp, path)
+    finally:
+        if tmp.is_dir():
+            shutil.rmtree(tmp)
+        elif tmp.exists():
+            tmp.unlink()
+
+
 def write_dataset(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     """Write ``ds`` to NetCDF (``.nc``) or Zarr (``.zarr``) atomically; return the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
     ds = with_units(ds)
-    try:
+    with atomic_path(path) as tmp:
         if path.suffix == ".zarr":
             ds.to_zarr(tmp, mode="w", consolidated=False)
         else:
             ds.to_netcdf(tmp)
-        replace_path(tmp, path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
     return path
 
 
 def replace_path(src: Path, dst: Path) -> None:
     """Move a finished file or folder ``src`` onto ``dst``, replacing what was there."""
     if dst.is_dir() and not dst.is_symlink():
-        old = dst.with_name(f".{dst.name}.old-{uuid.uuid4().hex[:8]}")
+        old = dst.with_name(f".old-{uuid.uuid4().hex[:8]}-{dst.name}")
         os.replace(dst, old)
         os.replace(src, dst)
         shutil.rmtree(old)
