@@ -13,6 +13,11 @@ Two presets for the linear solves inside Newton's method:
     spectrally equivalent approximation for variable-viscosity Stokes. The linear tolerance
     follows Eisenstat-Walker (inexact Newton).
 
+``naive``
+    The DESIGN.md baseline, kept to measure speed-ups against: a fresh MUMPS LU at every Newton
+    step (no Krylov iterations); ``solver.solve`` with ``picard_steps=0`` starts it from zero.
+    Never chosen by ``"auto"``.
+
 ``solver_parameters(preset, dofs)`` resolves ``"auto"`` by size: direct below
 ``AUTO_DIRECT_MAX_DOFS`` degrees of freedom, scalable above.
 """
@@ -81,16 +86,25 @@ SCALABLE = {
     "fieldsplit_1_Mp_pc_type": "sor",
 }
 
-PRESETS = {"direct": DIRECT, "scalable": SCALABLE}
+NAIVE = {
+    "mat_type": "aij",
+    "ksp_type": "preonly",
+    "pc_type": "lu",
+    "pc_factor_mat_solver_type": "mumps",
+    "mat_mumps_icntl_7": 5,
+    "mat_mumps_icntl_14": 200,
+}
+
+PRESETS = {"direct": DIRECT, "scalable": SCALABLE, "naive": NAIVE}
 
 
 def solver_parameters(preset: str, dofs: int) -> tuple[str, dict]:
     """The resolved preset name and the full PETSc options (Newton + linear solver).
 
-    ``preset`` is ``"auto"``, ``"direct"`` or ``"scalable"``; ``dofs`` is the global size.
+    ``preset`` is ``"auto"``, ``"direct"``, ``"scalable"`` or ``"naive"``; ``dofs`` is the global size.
     """
     if preset == "auto":
         preset = "direct" if dofs <= AUTO_DIRECT_MAX_DOFS else "scalable"
     if preset not in PRESETS:
-        raise InputError(f"unknown Stokes solver preset '{preset}'; use auto, direct or scalable")
+        raise InputError(f"unknown Stokes solver preset '{preset}'; use auto, direct, scalable or naive")
     return preset, {**NEWTON, **PRESETS[preset]}

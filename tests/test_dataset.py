@@ -132,6 +132,15 @@ def test_parameter_samples_are_seeded():
     assert a["arrhenius"].std() > 0
 
 
+def test_per_domain_parameter_samples_differ_between_domains():
+    shared = {"arrhenius": [20, 100], "slidingco": [0.01, 0.1]}
+    own = {**shared, "per_domain": True}
+    mean = lambda spec, domain: float(sample_parameters(spec, 1, 0, domain, (4, 4), 200.0)["arrhenius"].mean())
+    assert mean(shared, "d1") == mean(shared, "d2")
+    assert mean(own, "d1") != mean(own, "d2")
+    assert mean(own, "d1") == mean(own, "d1")
+
+
 def test_store_of_another_format_version_is_refused(runs, tmp_path):
     splits = assign_splits(["real", "v1", "v2"], ["real"], [], ["real"])
     data = assemble(runs, "sia", splits, {})
