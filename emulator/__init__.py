@@ -9,6 +9,6 @@ from glacier.flow import register
 
 
 @register("emulator")
-def _emulator(path=None, instructor=None, library="library"):
+def _emulator(path=None, instructor=None, library=None):
     from emulator.model import load_flow_model
     return load_flow_model(path=path, instructor=instructor, library=library)

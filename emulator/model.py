@@ -7,6 +7,7 @@ or ``instructor`` and ``library`` for the newest published emulator of an instru
 """
 
 import logging
+import os
 import time
 import warnings
 from pathlib import Path
@@ -22,6 +23,18 @@ from emulator.data import GRID_SPACING
 from emulator.manifest import MANIFEST, read_manifest
 
 log = logging.getLogger("icebench")
+
+
+COMPANION_LIBRARY = Path(__file__).resolve().parent.parent / "library"
+"""The emulator library shipped in the repository (trained by ``config/library.yaml``)."""
+
+
+def default_library() -> Path:
+    """Where ``emulator:<instructor>`` looks: ``$ICEBENCH_LIBRARY`` if set, else ``library/``
+    in the working directory if it exists, else the repository's companion library."""
+    if os.environ.get("ICEBENCH_LIBRARY"):
+        return Path(os.environ["ICEBENCH_LIBRARY"])
+    return Path("library") if Path("library").is_dir() else COMPANION_LIBRARY
 
 
 def latest_bundle(library, instructor: str) -> Path:
@@ -133,11 +146,12 @@ class EmulatorFlowModel:
                                                        "emulator": self.source or self.name})
 
 
-def load_flow_model(path=None, instructor: str | None = None, library="library"
+def load_flow_model(path=None, instructor: str | None = None, library=None
                     ) -> EmulatorFlowModel:
-    """The emulator at ``path``, or the newest one of ``instructor`` in ``library``."""
+    """The emulator at ``path``, or the newest one of ``instructor`` in ``library`` (default:
+    ``default_library()``)."""
     if path is None:
         if instructor is None:
             raise InputError("the emulator flow model needs a 'path' or an 'instructor'")
-        path = latest_bundle(library, instructor)
+        path = latest_bundle(library if library is not None else default_library(), instructor)
     return EmulatorFlowModel.load(path)
