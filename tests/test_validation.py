@@ -66,3 +66,19 @@ def test_unit_spellings_are_accepted(small_state):
     ds["arrhenius"].attrs["units"] = "MPa^-3 year^-1"
     ds["smb"] = (("y", "x"), np.zeros(ds.thk.shape), {"units": "m/a"})
     validate_state(ds)
+
+
+def test_thin_ice_on_a_cliff_is_accepted_thick_ice_is_not(small_state):
+    """A bed cliff of centred slope 2.5 under 0.5 m of fresh ice is real Alpine terrain; under 50 m of
+    ice it is a units error."""
+    ds = small_state.copy(deep=True)
+    dx = float(ds.x[1] - ds.x[0])
+    ds["topg"] = ds.topg + xr.where(ds.x > ds.x[6], 5.0 * dx, 0.0)  # one 5 dx step
+    for thk, ok in ((0.5, True), (50.0, False)):
+        ds["thk"] = xr.zeros_like(ds.topg) + thk
+        ds["usurf"] = ds.topg + ds.thk
+        if ok:
+            validate_state(ds)
+        else:
+            with pytest.raises(InputError, match="surface slope above 2"):
+                validate_state(ds)

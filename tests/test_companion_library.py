@@ -1,0 +1,81 @@
+"""The companion emulator library shipped in ``library/`` (trained by ``config/library.yaml``):
+on a fresh clone ``emulator:hybrid`` and ``emulator:stokes`` resolve to it from any working
+directory, its bundles are complete and valid, and the IGM export computes what the model does."""
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("keras")
+
+from emulator.manifest import read_manifest  # noqa: E402
+from emulator.model import COMPANION_LIBRARY, default_library, latest_bundle  # noqa: E402
+from glacier.flow import flow_model_from_spec  # noqa: E402
+from glacier.geometry import topography_window  # noqa: E402
+
+INSTRUCTORS = ("hybrid", "stokes")
+
+
+@pytest.fixture
+def elsewhere(tmp_path, monkeypatch):
+    """A working directory without a library/ and no ICEBENCH_LIBRARY."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ICEBENCH_LIBRARY", raising=False)
+    return tmp_path
+
+
+@pytest.mark.parametrize("instructor", INSTRUCTORS)
+def test_companion_bundle_is_complete_and_at_100_m(instructor, elsewhere):
+    assert default_library() == COMPANION_LIBRARY
+    bundle = latest_bundle(default_library(), instructor)
+    manifest = read_manifest(bundle)
+    assert manifest["instructor"]["name"] == instructor
+    assert manifest["valid"]["dx_m"] == pytest.approx([100.0])
+    for name in ("model.keras", "MODEL_CARD.md", "learning_curve.png",
+                 "igm/100/model.h5", "igm/100/fieldin.dat", "igm/100/fieldout.dat"):
+        assert (bundle / name).is_file(), name
+    test = manifest["scores"]["test"]
+    assert test["samples"] > 0 and -1.0 < test["fidelity_velbar"] <= 1.0
+
+
+def test_library_environment_variable_wins(elsewhere, monkeypatch):
+    monkeypatch.setenv("ICEBENCH_LIBRARY", str(elsewhere / "mine"))
+    assert default_library() == elsewhere / "mine"
+
+
+@pytest.mark.parametrize("instructor", INSTRUCTORS)
+def test_companion_emulator_runs_on_a_100_m_glacier(instructor, elsewhere):
+    """``emulator:<instructor>`` loads from the companion library and gives finite velocities,
+    exactly zero where there is no ice, on the held-out Aletsch window with a made-up glacier."""
+    import keras
+
+    state = topography_window("aletsch_100m", resolution=100.0, x0=420650, y0=5148950,
+                              nx=32, ny=32)
+    yy, xx = np.mgrid[0:32, 0:32]
+    state["thk"] = (("y", "x"), np.clip(200.0 - 12.0 * np.hypot(xx - 16, yy - 16), 0, None))
+    state["usurf"] = state.topg + state.thk
+    model = flow_model_from_spec(f"emulator:{instructor}")
+    for name in ("arrhenius", "slidingco"):  # the middle of the trained range
+        state[name] = (("y", "x"), np.full((32, 32), np.sqrt(np.prod(model.manifest["valid"][name]))))
+    vel = model.velocity(state)
+    ice = state.thk.values > 1.0
+    for field in ("ubar", "vbar", "uvelsurf", "vvelsurf", "uvelbase", "vvelbase"):
+        values = vel[field].values
+        assert np.isfinite(values).all(), field
+        assert (values[~ice] == 0).all(), field
+    assert float(np.hypot(vel.ubar, vel.vbar).max()) > 0
+
+    bundle = latest_bundle(default_library(), instructor)
+    igm = bundle / "igm" / "100"
+    fieldin = [line.split() for line in (igm / "fieldin.dat").read_text().splitlines()]
+    fieldout = [line.split() for line in (igm / "fieldout.dat").read_text().splitlines()]
+    h5 = keras.models.load_model(igm / "model.h5", compile=False)
+    assert [f[0] for f in fieldin] == model.inputs
+    x = model.input_fields(state)
+    in_scale = np.array([float(f[1]) for f in fieldin], dtype="float32")
+    out_scale = np.array([float(f[1]) for f in fieldout], dtype="float32")
+    ours = np.asarray(model.keras_model(x))
+    np.testing.assert_allclose(np.asarray(h5(x / in_scale)) * out_scale, ours,
+                               rtol=1e-5, atol=1e-5 * np.abs(ours).max())
+    assert json.loads((bundle / "manifest.json").read_text())["model_file"] == "model.keras"
