@@ -7,13 +7,22 @@ from emulator.augment import allowed_transforms, transform
 from emulator.data import crop_window, epoch_order, read_samples, store_chunk
 
 
+IN_MEMORY_MB = 2048.0
+"""Largest split (MiB of float32 inputs and targets) kept in memory and shuffled globally."""
+
+
 class GlacierBatches(keras.utils.PyDataset):
     """Batches of samples of one split: inputs (b, y, x, len(inputs)) in the fields' units,
     targets (b, y, x, len(outputs) + 1) in m a-1 with the ice mask last.
 
     Whole grids when ``patch_size`` is None, else one patch_size x patch_size window per
-    sample around a random ice cell. With ``shuffle``, samples are visited shuffled by chunk;
-    with ``augment``, each sample gets one of the 8 grid symmetries (4 reflections on
+    sample around a random ice cell. A split of at most IN_MEMORY_MB is read once and kept in
+    memory; with ``shuffle`` its samples are then visited in a fresh random order every epoch.
+    A larger split stays lazy and is shuffled by chunk (chunks in random order, samples shuffled
+    within each), which reads each chunk once per epoch but puts consecutive snapshots of one
+    run in the same batch: fine for stores of many runs, harmful for small ones (the paper CNN
+    did not learn at all from 8-sample batches of single runs on the 32 x 32 library store).
+    With ``augment``, each sample gets one of the 8 grid symmetries (4 reflections on
     non-square grids). Batch ``i`` of epoch ``e`` depends only on (seed, e, i), so a training
     resumed at epoch ``e`` (set ``epoch``) sees the same batches as an uninterrupted one.
     """
@@ -29,7 +38,14 @@ class GlacierBatches(keras.utils.PyDataset):
         self.augment, self.shuffle = augment, shuffle
         self.seed, self.ice_threshold = int(seed), float(ice_threshold)
         self.epoch = 0
-        self._chunk_of = self.indices // store_chunk(data)
+        channels = len(self.inputs) + len(self.outputs) + 1
+        size_mb = len(self.indices) * data.sizes["y"] * data.sizes["x"] * channels * 4 / 2**20
+        self._cache = None
+        if size_mb <= IN_MEMORY_MB:
+            self._cache = read_samples(data, self.indices, self.inputs, self.outputs,
+                                       self.ice_threshold)
+        self._chunk_of = (np.arange(len(self.indices)) if self._cache is not None
+                          else self.indices // store_chunk(data))
         self._order_epoch, self._order = None, np.arange(len(self.indices))
 
     def __len__(self):
@@ -42,8 +58,12 @@ class GlacierBatches(keras.utils.PyDataset):
         return self._order[index * self.batch_size: (index + 1) * self.batch_size]
 
     def __getitem__(self, index):
-        x, y = read_samples(self.data, self.indices[self._positions(index)], self.inputs,
-                            self.outputs, self.ice_threshold)
+        positions = self._positions(index)
+        if self._cache is not None:
+            x, y = self._cache[0][positions], self._cache[1][positions]
+        else:
+            x, y = read_samples(self.data, self.indices[positions], self.inputs, self.outputs,
+                                self.ice_threshold)
         rng = np.random.default_rng([self.seed, self.epoch, index, 1])
         if self.patch_size:
             windows = [crop_window(ice, self.patch_size, 0.5, rng) for ice in y[..., -1]]

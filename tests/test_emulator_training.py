@@ -32,7 +32,8 @@ def _weights(path):
     return np.concatenate([w.ravel() for w in load_model(path, compile=False).get_weights()])
 
 
-def test_loader_shapes_mask_and_chunked_shuffle(store):
+def test_loader_shapes_mask_and_chunked_shuffle(store, monkeypatch):
+    import emulator.batches
     from emulator.data import make_batches, split_indices
     from glacier.dataset import open_store
 
@@ -60,8 +61,16 @@ def test_loader_shapes_mask_and_chunked_shuffle(store):
     train.epoch = 1
     train[0]
     assert not np.array_equal(order0, train._order)                 # reshuffled per epoch
+    assert sorted(train._order) == list(range(len(train.indices)))   # in memory: a permutation
     chunks = train.indices[train._order] // 16                       # store chunks of 16
-    assert np.count_nonzero(np.diff(chunks)) == len(np.unique(chunks)) - 1
+    assert np.count_nonzero(np.diff(chunks)) > len(np.unique(chunks)) - 1  # runs mixed
+
+    monkeypatch.setattr(emulator.batches, "IN_MEMORY_MB", 0.0)      # a store too big to cache
+    lazy = make_batches(data, "train", inputs, outputs, batch_size=4, shuffle=True, seed=5)
+    lazy[0]
+    chunks = lazy.indices[lazy._order] // 16
+    assert lazy._cache is None
+    assert np.count_nonzero(np.diff(chunks)) == len(np.unique(chunks)) - 1  # chunk by chunk
 
 
 @pytest.mark.slow
