@@ -131,7 +131,8 @@ class EmulatorFlowModel:
         return np.stack(channels, axis=-1)[None].astype(np.float32)
 
     def velocity(self, state: xr.Dataset, guess: xr.Dataset | None = None) -> xr.Dataset:
-        """Velocities (m a-1) of a validated state on any grid; ``guess`` is ignored."""
+        """Velocities (m a-1) of a validated state on any grid, zero where thk <= the manifest's
+        ``ice_threshold_m``; ``guess`` is ignored."""
         state = validate_state(state, required=("thk", "usurf", "topg", "arrhenius", "slidingco"))
         self.check(state)
         x = self.input_fields(state)
@@ -140,7 +141,11 @@ class EmulatorFlowModel:
         # call costs about ten times more here
         y = np.asarray(self.keras_model.predict_on_batch(x))[0]
         seconds = time.perf_counter() - t0
-        fields = {f: y[..., i].astype(float) for i, f in enumerate(self.outputs)}
+        # the network learnt only where thk > the ice threshold (masked loss); elsewhere its
+        # output means nothing, so it is zero there, as the Stokes model's is
+        ice = state.thk.values > float(self.manifest["ice_threshold_m"])
+        fields = {f: np.where(ice, y[..., i], 0.0).astype(float)
+                  for i, f in enumerate(self.outputs)}
         return velocity_dataset(state, fields, report={"converged": True, "iterations": 0,
                                                        "wall_time_s": seconds,
                                                        "emulator": self.source or self.name})
