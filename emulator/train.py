@@ -10,6 +10,7 @@ from the last finished epoch; on a finished one it returns the saved summary.
 import csv
 import json
 import logging
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -99,13 +100,30 @@ def _write_history(history: list[dict], path: Path) -> None:
         writer.writerows(history)
 
 
+def _stale(out: Path, meta: dict) -> str:
+    """Why the training in ``out`` (finished or checkpointed) is not the one ``meta``
+    (config and dataset hash) asks for; "" if it is, or if there is none."""
+    if (out / SUMMARY).exists():
+        done = json.loads((out / SUMMARY).read_text())
+        found = {"config": done.get("config"), "content_hash": done.get("content_hash")}
+    else:
+        from emulator.checkpoint import read_state
+        state = read_state(out / "checkpoints")
+        found = state["meta"] if state is not None else meta
+    if found["content_hash"] != meta["content_hash"]:
+        return "trained on another dataset"
+    return "" if found["config"] == meta["config"] else "another training config"
+
+
 def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
-          verbose: int | None = None) -> dict:
+          verbose: int | None = None, replace_stale: bool = False) -> dict:
     """Train (or resume, or return the finished summary of) an emulator; see the module doc.
 
     ``store``: path of an instructor's Zarr store; ``config``: TrainConfig, dict, file path
     or None; ``callbacks``: extra Keras callbacks (run after the checkpointing);
     ``verbose``: Keras progress (default: a bar on a terminal, a line per epoch otherwise).
+    ``replace_stale``: delete a training in ``out_dir`` made for another config or dataset
+    and start afresh (the DAG's work folders), instead of raising InputError.
     Returns the summary written to ``training.json``.
     """
     import keras
@@ -115,19 +133,24 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
     config = config if isinstance(config, TrainConfig) else load_config(config)
     out = Path(out_dir)
     summary_path = out / SUMMARY
-    if summary_path.exists():
-        log.info("%s is finished: %s", out, summary_path)
-        return json.loads(summary_path.read_text())
     data = open_store(store)
     missing = [f for f in [*config.inputs, *config.outputs] if f != "dx" and f not in data]
     if missing:
         raise InputError(f"store '{store}' lacks field(s) {missing}")
-    meta = {"config": config.to_dict(), "content_hash": data.attrs.get("content_hash")}
+    meta = json.loads(json.dumps({"config": config.to_dict(),
+                                  "content_hash": data.attrs.get("content_hash")}))
     ckpt_dir = out / "checkpoints"
+    stale = _stale(out, meta)
+    if stale and not replace_stale:
+        raise InputError(f"'{out}' holds a different training ({stale}); choose another --out "
+                         "or delete it")
+    if stale:
+        log.warning("discarding the training in %s: %s", out, stale)
+        shutil.rmtree(out)
+    if summary_path.exists():
+        log.info("%s is finished: %s", out, summary_path)
+        return json.loads(summary_path.read_text())
     state = read_state(ckpt_dir)
-    if state is not None and state["meta"] != json.loads(json.dumps(meta)):
-        raise InputError(f"'{out}' holds a different training (config or dataset changed); "
-                         "choose another --out or delete it")
     configure_determinism(config.seed, config.deterministic)
 
     train_data = make_batches(data, "train", config.inputs, config.outputs, config.batch_size,

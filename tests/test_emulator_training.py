@@ -126,9 +126,25 @@ def test_resume_after_interruption(store, reference_run, tmp_path):
                                _weights(ref_dir / "checkpoints" / "epoch-0002.keras"),
                                rtol=0, atol=1e-6)
     assert sorted(p.name for p in (out / "checkpoints").glob("epoch-*")) == ["epoch-0002.keras"]
-    with pytest.raises(InputError, match="different training"):
-        (out / "training.json").unlink()
-        train(store, {**FAST, "seed": 9}, out, verbose=0)
+    with pytest.raises(InputError, match="different training .another training config"):
+        train(store, {**FAST, "seed": 9}, out, verbose=0)          # finished, other config
+    (out / "training.json").unlink()
+    with pytest.raises(InputError, match="different training .another training config"):
+        train(store, {**FAST, "seed": 9}, out, verbose=0)          # checkpointed, other config
+
+
+def test_stale_training_is_replaced_when_asked(store, reference_run, tmp_path):
+    """The DAG's work folder: a finished training for another config is discarded, not
+    returned as if it were the one asked for (it was, before: a rerun after new data
+    published the old model)."""
+    import shutil
+
+    from emulator.train import train
+
+    out = tmp_path / "work"
+    shutil.copytree(reference_run[0], out)
+    summary = train(store, {**FAST, "epochs": 1}, out, verbose=0, replace_stale=True)
+    assert summary["epochs_run"] == 1 and summary["config"]["epochs"] == 1
 
 
 def test_mlflow_logging(store, tmp_path):
