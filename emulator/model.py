@@ -141,14 +141,13 @@ class EmulatorFlowModel:
         # call costs about ten times more here
         y = np.asarray(self.keras_model.predict_on_batch(x))[0]
         seconds = time.perf_counter() - t0
+        fields = {f: y[..., i] for i, f in enumerate(self.outputs)}
         # the network learnt only where thk > the ice threshold (masked loss); elsewhere its
         # output means nothing, so it is zero there, as the Stokes model's is
-        ice = state.thk.values > float(self.manifest["ice_threshold_m"])
-        fields = {f: np.where(ice, y[..., i], 0.0).astype(float)
-                  for i, f in enumerate(self.outputs)}
         return velocity_dataset(state, fields, report={"converged": True, "iterations": 0,
                                                        "wall_time_s": seconds,
-                                                       "emulator": self.source or self.name})
+                                                       "emulator": self.source or self.name},
+                                ice_threshold=float(self.manifest["ice_threshold_m"]))
 
 
 def load_flow_model(path=None, instructor: str | None = None, library=None

@@ -100,15 +100,13 @@ def _write_history(history: list[dict], path: Path) -> None:
         writer.writerows(history)
 
 
-def _stale(out: Path, meta: dict) -> str:
-    """Why the training in ``out`` (finished or checkpointed) is not the one ``meta``
-    (config and dataset hash) asks for; "" if it is, or if there is none."""
-    if (out / SUMMARY).exists():
-        done = json.loads((out / SUMMARY).read_text())
-        found = {"config": done.get("config"), "content_hash": done.get("content_hash")}
+def _stale(finished: dict | None, state: dict | None, meta: dict) -> str:
+    """Why a training found in the work folder (its ``training.json`` summary ``finished``, or
+    its checkpoint ``state``) is not the one ``meta`` (config and dataset hash) asks for; ""
+    if it is, or if there is none."""
+    if finished is not None:
+        found = {"config": finished.get("config"), "content_hash": finished.get("content_hash")}
     else:
-        from emulator.checkpoint import read_state
-        state = read_state(out / "checkpoints")
         found = state["meta"] if state is not None else meta
     if found["content_hash"] != meta["content_hash"]:
         return "trained on another dataset"
@@ -140,17 +138,19 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
     meta = json.loads(json.dumps({"config": config.to_dict(),
                                   "content_hash": data.attrs.get("content_hash")}))
     ckpt_dir = out / "checkpoints"
-    stale = _stale(out, meta)
+    finished = json.loads(summary_path.read_text()) if summary_path.exists() else None
+    state = read_state(ckpt_dir)
+    stale = _stale(finished, state, meta)
     if stale and not replace_stale:
         raise InputError(f"'{out}' holds a different training ({stale}); choose another --out "
                          "or delete it")
     if stale:
         log.warning("discarding the training in %s: %s", out, stale)
         shutil.rmtree(out)
-    if summary_path.exists():
+        finished = state = None
+    if finished is not None:
         log.info("%s is finished: %s", out, summary_path)
-        return json.loads(summary_path.read_text())
-    state = read_state(ckpt_dir)
+        return finished
     configure_determinism(config.seed, config.deterministic)
 
     train_data = make_batches(data, "train", config.inputs, config.outputs, config.batch_size,

@@ -33,12 +33,14 @@ class FlowModel(Protocol):
     def velocity(self, state: xr.Dataset, guess: xr.Dataset | None = None) -> xr.Dataset: ...
 
 
-def velocity_dataset(state: xr.Dataset, fields: dict[str, np.ndarray], report=None) -> xr.Dataset:
-    """Package the six velocity arrays (m a-1) on the grid of ``state``, zero where thk <= 0."""
+def velocity_dataset(state: xr.Dataset, fields: dict[str, np.ndarray], report=None,
+                     ice_threshold: float = 0.0) -> xr.Dataset:
+    """Package the six velocity arrays (m a-1) on the grid of ``state``, zero where
+    thk <= ``ice_threshold`` (m; a model's own definition of ice-free, e.g. 1 m for Stokes)."""
     missing = [f for f in VELOCITY_FIELDS if f not in fields]
     if missing:
         raise ValueError(f"flow model returned no {missing}")
-    ice = state.thk.values > 0
+    ice = state.thk.values > ice_threshold
     ds = xr.Dataset(
         {k: (("y", "x"), np.where(ice, np.asarray(fields[k], dtype=float), 0.0))
          for k in VELOCITY_FIELDS},

@@ -123,8 +123,7 @@ class StokesModel:
                       ice_free_points=int((~ice).sum()), meshed_columns=int(
                           mesh.comm.allreduce(Columns(mesh).xy.shape[0], op=MPI.SUM)))
         fields, extra = self._grid_fields(mesh, w, x, y, dx, shape)
-        fields = {k: np.where(ice, v, 0.0) for k, v in fields.items()}
-        ds = velocity_dataset(state, fields, report)
+        ds = velocity_dataset(state, fields, report, ice_threshold=MIN_THICKNESS)
         for name, values in extra.items():
             ds[name] = values
         return ds
