@@ -33,6 +33,7 @@ import xarray as xr
 from mpi4py import MPI
 
 from glacier.constants import GLEN_N, RHO_G, WEERTMAN_M
+from glacier.errors import InputError
 from glacier.fields import VELOCITY_FIELDS, grid_spacing, surface_slopes
 from glacier.flow import velocity_dataset
 from glacier.sia import sia_velocities
@@ -57,7 +58,10 @@ class StokesModel:
     ``sliding``: Weertman sliding with ``slidingco`` (else no slip); ``return_3d``: also
     return the 3-D velocity ``uvel``, ``vvel``, ``wvel`` (zeta, y, x) at the column nodes;
     ``picard_steps``: frozen-viscosity solves after a lifted start (one saves ~2 Newton steps
-    on a grown 200 m Aletsch window; none after the previous solution).
+    on a grown 200 m Aletsch window; none after the previous solution); ``start``: how a
+    solve without a usable previous solution begins, ``"lifted"`` (the guess's or the SIA's
+    velocities lifted to 3-D) or ``"rest"`` (u = 0, p = 0: DESIGN.md's naive baseline, with
+    ``solver="naive", picard_steps=0``).
 
     ``guess`` (the evolution driver passes the previous snapshot's velocities): Newton starts
     from the model's previous 3-D solution when that was on the same grid and ice mask (the
@@ -70,8 +74,13 @@ class StokesModel:
     sliding: bool = True
     return_3d: bool = False
     picard_steps: int = 1
+    start: str = "lifted"
     name: str = "stokes"
     _previous: tuple | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self):
+        if self.start not in ("lifted", "rest"):
+            raise InputError(f"unknown Stokes start '{self.start}'; use lifted or rest")
 
     def velocity(self, state: xr.Dataset, guess: xr.Dataset | None = None) -> xr.Dataset:
         state = validate_state(state)
@@ -108,6 +117,8 @@ class StokesModel:
             for target, values in zip(w0.subfunctions, self._previous[1]):
                 target.dat.data_wo_with_halos[:] = values
             start = "warm"
+        elif self.start == "rest":
+            start = "rest"
         else:
             lifted = guess if guess is not None else sia_velocities(
                 thk, state.usurf.values, state.arrhenius.values, state.slidingco.values, dx,

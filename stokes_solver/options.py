@@ -72,7 +72,7 @@ SCALABLE = {
     "pc_fieldsplit_schur_precondition": "a11",
     "fieldsplit_0_ksp_type": "preonly",
     "fieldsplit_0_pc_type": "gamg",
-    "fieldsplit_0_pc_gamg_threshold": 0.02,
+    "fieldsplit_0_pc_gamg_threshold": 0.0,
     "fieldsplit_0_pc_gamg_square_graph": 1,
     "fieldsplit_0_mg_levels_ksp_type": "chebyshev",
     "fieldsplit_0_mg_levels_ksp_max_it": 3,

@@ -73,6 +73,27 @@ def test_warm_start_from_the_previous_solve(cap_velocity):
         np.testing.assert_allclose(warm[name].values, cold[name].values, atol=1e-5 * scale)
 
 
+def test_newton_from_rest_reaches_the_lifted_start_solution(cap_velocity):
+    # DESIGN.md's naive recipe (u = p = 0, no Picard step, LU at every Newton step) converges
+    # to the same solution as the default start
+    state, _, lifted = cap_velocity
+    rest = get_flow_model("stokes", layers=3, solver="naive", picard_steps=0,
+                          start="rest").velocity(state)
+    r = rest.attrs["solver_report"]
+    assert r["start"] == "rest" and r["picard_iterations"] == 0
+    assert r["solver"] == "naive" and r["linear_iterations"] == r["newton_iterations"]
+    scale = np.abs(lifted.uvelsurf.values).max()
+    for name in VELOCITY_FIELDS:
+        np.testing.assert_allclose(rest[name].values, lifted[name].values, atol=1e-5 * scale)
+
+
+def test_unknown_start_is_refused():
+    from glacier.errors import InputError
+
+    with pytest.raises(InputError, match="start 'cold'"):
+        get_flow_model("stokes", start="cold")
+
+
 def test_no_ice_at_all_returns_zeros_without_solving():
     from glacier.fields import make_state
 
