@@ -34,12 +34,22 @@ def extrude(base, layers: int, bed, thickness, refinement: float = 1.0):
     coordinate is the elevation z (m).
     """
     mesh = fd.ExtrudedMesh(base, layers, layer_height=1.0 / layers)
+    place_layers(mesh, layer_heights(mesh, refinement), bed, thickness)
+    return mesh
+
+
+def layer_heights(mesh, refinement: float = 1.0) -> np.ndarray:
+    """zeta in [0, 1] (0 at the bed) of every coordinate node of a freshly extruded ``mesh``
+    (unit layer height), packed towards the bed by ``refinement``."""
+    return np.clip(mesh.coordinates.dat.data_ro_with_halos[:, -1], 0.0, 1.0) ** refinement
+
+
+def place_layers(mesh, zeta: np.ndarray, bed, thickness):
+    """Move the coordinate nodes of ``mesh`` to z = bed + thickness * zeta (m), in place; the
+    topology, and with it every function space and sparsity built on ``mesh``, is kept."""
     coords = mesh.coordinates.dat.data_with_halos
     horizontal = [coords[:, i] for i in range(coords.shape[1] - 1)]
-    uniform = coords[:, -1]
-    zeta = np.clip(uniform, 0.0, 1.0) ** refinement
     coords[:, -1] = bed(*horizontal) + thickness(*horizontal) * zeta
-    return mesh
 
 
 def grid_base_mesh(x: np.ndarray, y: np.ndarray, comm=None):
@@ -88,13 +98,14 @@ def grid_lookup(x0: float, y0: float, dx: float, values: np.ndarray):
     return f
 
 
-def vertex_function(V, fn):
-    """A Function of the vertex-based scalar space V with the values fn(x, y[, z]) at its nodes."""
+def vertex_function(V, fn, out=None):
+    """A Function of the vertex-based scalar space V with the values fn(x, y[, z]) at its nodes
+    (written into ``out`` when given)."""
     mesh = V.mesh()
     X = fd.Function(fd.VectorFunctionSpace(mesh, V.ufl_element())).interpolate(
         fd.SpatialCoordinate(mesh))
     xyz = X.dat.data_ro_with_halos
-    f = fd.Function(V)
+    f = fd.Function(V) if out is None else out
     f.dat.data_with_halos[:] = fn(*[xyz[:, i] for i in range(xyz.shape[1] - 1)])
     return f
 

@@ -19,7 +19,8 @@ continuous bed normal of the grid's centred bed slopes (``numpy.gradient`` of ``
 ``physics``), or no slip (``sliding=False``); plain gravity.
 
 Start of Newton: the previous 3-D solution when the caller passes a ``guess`` and the ice mask
-(hence the mesh) is unchanged; else a 3-D field lifted from 2-D surface and basal velocities
+is unchanged (the previous mesh is then kept and only its layers move to the new geometry, so
+the function spaces, the sparsity and the forms' assembly data are reused); else a 3-D field lifted from 2-D surface and basal velocities
 (the ``guess`` Dataset's, or the closed-form SIA's of the state) along the SIA shape
 u(zeta) = u_b + (u_s - u_b) (1 - (1 - zeta)^(n+1)), w along the terrain-following layers
 (so u.n = 0 on the bed), with hydrostatic pressure.
@@ -40,8 +41,8 @@ from glacier.sia import sia_velocities
 from glacier.validation import validate_state
 from stokes_solver import physics
 from stokes_solver.columns import Columns
-from stokes_solver.mesh import (WINDOW_SIDES, extrude, grid_lookup, ice_base_mesh,
-                                vertex_function, vertex_space)
+from stokes_solver.mesh import (WINDOW_SIDES, grid_lookup, ice_base_mesh, layer_heights,
+                                place_layers, vertex_function, vertex_space)
 from stokes_solver.solver import StokesProblem, solve
 
 MIN_THICKNESS = 1.0
@@ -76,7 +77,7 @@ class StokesModel:
     picard_steps: int = 1
     start: str = "lifted"
     name: str = "stokes"
-    _previous: tuple | None = field(default=None, init=False, repr=False)
+    _previous: dict | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self):
         if self.start not in ("lifted", "rest"):
@@ -95,26 +96,19 @@ class StokesModel:
         x, y, dx = state.x.values, state.y.values, grid_spacing(state)
         look = lambda values: grid_lookup(x[0], y[0], dx, np.asarray(values, dtype=float))  # noqa: E731
         height = np.where(ice, thk, MARGIN_THICKNESS)
-        base = ice_base_mesh(x, y, ice)
-        mesh = extrude(base, self.layers, look(state.topg.values), look(height), self.refinement)
-        Q1 = vertex_space(mesh)
-        A = vertex_function(Q1, look(state.arrhenius.values))
-        friction = None
-        if self.sliding:
-            c = vertex_function(Q1, look(state.slidingco.values))
-            friction = physics.Friction(c, WEERTMAN_M)
-        markers = set(int(k) for k in base.exterior_facets.unique_markers)
-        walls = tuple(k for k in WINDOW_SIDES if k in markers)
-        bx, by = surface_slopes(state.topg.values, dx)
-        gx, gy = vertex_function(Q1, look(bx)), vertex_function(Q1, look(by))
-        normal = fd.as_vector([-gx, -gy, 1.0]) / fd.sqrt(1.0 + gx**2 + gy**2)
-        problem = StokesProblem(mesh, A, physics.body_force(3), friction=friction, walls=walls,
-                                bed_normal=normal)
-        key = (shape, x[0], y[0], dx, self.layers, self.refinement, mesh.comm.size,
+        key = (shape, x[0], y[0], dx, self.layers, self.refinement, MPI.COMM_WORLD.size,
                ice.tobytes())
+        same_mesh = self._previous is not None and self._previous["key"] == key
+        setup = self._previous if same_mesh else self._mesh(x, y, ice, key)
+        mesh, Q1, problem = setup["mesh"], setup["Q1"], setup["problem"]
+        place_layers(mesh, setup["zeta"], look(state.topg.values), look(height))
+        bx, by = surface_slopes(state.topg.values, dx)
+        for name, values in (("arrhenius", state.arrhenius), ("slidingco", state.slidingco),
+                             ("slope_x", bx), ("slope_y", by)):
+            vertex_function(Q1, look(values), out=setup[name])
         w0 = fd.Function(problem.function_space)
-        if guess is not None and self._previous is not None and self._previous[0] == key:
-            for target, values in zip(w0.subfunctions, self._previous[1]):
+        if guess is not None and same_mesh:
+            for target, values in zip(w0.subfunctions, setup["solution"]):
                 target.dat.data_wo_with_halos[:] = values
             start = "warm"
         elif self.start == "rest":
@@ -128,7 +122,9 @@ class StokesModel:
         w, report = solve(problem, self.solver, guess=w0,
                           picard_steps=0 if start == "warm" else self.picard_steps)
         report["start"] = start
-        self._previous = (key, [f.dat.data_ro_with_halos.copy() for f in w.subfunctions])
+        report["mesh"] = "reused, layers moved" if same_mesh else "new"
+        setup["solution"] = [f.dat.data_ro_with_halos.copy() for f in w.subfunctions]
+        self._previous = setup
         report.update(layers=self.layers, refinement=self.refinement, sliding=self.sliding,
                       min_thickness_m=MIN_THICKNESS, margin_thickness_m=MARGIN_THICKNESS,
                       ice_free_points=int((~ice).sum()), meshed_columns=int(
@@ -138,6 +134,25 @@ class StokesModel:
         for name, values in extra.items():
             ds[name] = values
         return ds
+
+    def _mesh(self, x, y, ice, key):
+        """A new extruded mesh of the ice columns (layers still at unit height), its Q1 space,
+        the Functions of the grid fields and the StokesProblem on them, in a dict that later
+        solves on the same ice mask reuse after moving the layers (``place_layers``)."""
+        base = ice_base_mesh(x, y, ice)
+        mesh = fd.ExtrudedMesh(base, self.layers, layer_height=1.0 / self.layers)
+        Q1 = vertex_space(mesh)
+        setup = {"key": key, "mesh": mesh, "Q1": Q1, "zeta": layer_heights(mesh, self.refinement)}
+        for name in ("arrhenius", "slidingco", "slope_x", "slope_y"):
+            setup[name] = fd.Function(Q1, name=name)
+        gx, gy = setup["slope_x"], setup["slope_y"]
+        normal = fd.as_vector([-gx, -gy, 1.0]) / fd.sqrt(1.0 + gx**2 + gy**2)
+        friction = physics.Friction(setup["slidingco"], WEERTMAN_M) if self.sliding else None
+        markers = set(int(k) for k in base.exterior_facets.unique_markers)
+        walls = tuple(k for k in WINDOW_SIDES if k in markers)
+        setup["problem"] = StokesProblem(mesh, setup["arrhenius"], physics.body_force(3),
+                                         friction=friction, walls=walls, bed_normal=normal)
+        return setup
 
     @staticmethod
     def _lift(w, Q1, look, fields, topg, height):

@@ -179,12 +179,28 @@ def solve(problem: StokesProblem, solver: str = "auto", guess=None, picard_steps
     the first frozen at the guess (at ``stress_scale`` without one); default PICARD_STEPS
     without a guess, none with one.
 
+    ``solver="auto"`` takes the preset that ``options.solver_parameters`` gives for the size;
+    when that is ``scalable`` and it fails (GAMG stalls on sliding glaciers), the solve is
+    repeated with ``direct`` and the report's ``fallback`` says why.
+
     Raises SolverError (with the report) when Newton does not converge.
     """
+    preset, _ = solver_parameters(solver, problem.function_space.dim())
+    try:
+        return _solve(problem, preset, guess, picard_steps)
+    except SolverError as error:
+        if solver != "auto" or preset != "scalable":
+            raise
+        w, report = _solve(problem, "direct", guess, picard_steps)
+        report["fallback"] = f"scalable failed ({error}); solved again with direct"
+        return w, report
+
+
+def _solve(problem: StokesProblem, preset: str, guess, picard_steps):
     t0 = time.perf_counter()
     Z = problem.function_space
     dofs = Z.dim()
-    preset, params = solver_parameters(solver, dofs)
+    preset, params = solver_parameters(preset, dofs)
     v = fd.TestFunction(problem.spaces[0])
     load = fd.assemble(fd.inner(problem.body_force, v) * problem.measures()[0])
     with load.dat.vec_ro as vec:

@@ -8,6 +8,7 @@ pytest.importorskip("firedrake")
 
 from glacier.fields import VELOCITY_FIELDS  # noqa: E402
 from glacier.flow import get_flow_model  # noqa: E402
+from glacier.errors import SolverError  # noqa: E402
 from glacier.sia import sia_velocities  # noqa: E402
 
 
@@ -178,3 +179,21 @@ def test_ice_submesh_in_parallel_matches_serial(cap_velocity, tmp_path):
     expected = np.stack([serial[k].values for k in sorted(serial.data_vars)])
     # both Newton solves stop at 1e-8 of the gravity load; the answers agree far below that
     np.testing.assert_allclose(parallel, expected, rtol=0, atol=1e-6 * np.abs(expected).max())
+
+
+def test_auto_falls_back_to_direct_when_scalable_fails(cap_velocity, monkeypatch):
+    # "auto" above AUTO_DIRECT_MAX_DOFS takes the scalable preset; one Krylov iteration per
+    # linear solve makes it fail here, as GAMG stalls on real sliding glaciers, and the solve
+    # is repeated with the direct preset
+    from stokes_solver import options
+
+    state, _, reference = cap_velocity
+    monkeypatch.setattr(options, "AUTO_DIRECT_MAX_DOFS", 0)
+    monkeypatch.setitem(options.SCALABLE, "ksp_max_it", 1)
+    with pytest.raises(SolverError):
+        get_flow_model("stokes", layers=3, solver="scalable").velocity(state)
+    vel = get_flow_model("stokes", layers=3, solver="auto").velocity(state)
+    report = vel.attrs["solver_report"]
+    assert report["solver"] == "direct" and "scalable failed" in report["fallback"]
+    np.testing.assert_allclose(vel.uvelsurf.values, reference.uvelsurf.values,
+                               atol=1e-5 * np.abs(reference.uvelsurf.values).max())
