@@ -179,13 +179,14 @@ def solve(problem: StokesProblem, solver: str = "auto", guess=None, picard_steps
     the first frozen at the guess (at ``stress_scale`` without one); default PICARD_STEPS
     without a guess, none with one.
 
-    ``solver="auto"`` takes the preset that ``options.solver_parameters`` gives for the size;
-    when that is ``scalable`` and it fails (GAMG stalls on sliding glaciers), the solve is
-    repeated with ``direct`` and the report's ``fallback`` says why.
+    ``solver="auto"`` takes the preset that ``options.solver_parameters`` gives for the size
+    and the bed; when that is ``scalable`` and it fails, the solve is repeated with ``direct``
+    and the report's ``fallback`` says why.
 
     Raises SolverError (with the report) when Newton does not converge.
     """
-    preset, _ = solver_parameters(solver, problem.function_space.dim())
+    preset, _ = solver_parameters(solver, problem.function_space.dim(),
+                                  sliding=problem.friction is not None)
     try:
         return _solve(problem, preset, guess, picard_steps)
     except SolverError as error:
