@@ -127,7 +127,7 @@ def snapshot_comparison(previous, years=2.0, ela=3000.0):
 
 def print_snapshots(rows):
     naive = rows[0][1]
-    print(f"Next snapshot (2 a later) of the valley: speed-up against the naive recipe on it")
+    print("Next snapshot (2 a later) of the valley: speed-up against the naive recipe on it")
     print(f"{'solver':<28} {'dofs':>7} {'picard':>6} {'newton':>6} {'krylov':>6} {'time s':>7} "
           f"{'speed-up':>8} {'max u':>7}")
     for label, seconds, r, speed in rows:

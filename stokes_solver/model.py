@@ -20,8 +20,9 @@ continuous bed normal of the grid's centred bed slopes (``numpy.gradient`` of ``
 
 Start of Newton: the previous 3-D solution when the caller passes a ``guess`` and the ice mask
 is unchanged (the previous mesh is then kept and only its layers move to the new geometry, so
-the function spaces, the sparsity and the forms' assembly data are reused); else a 3-D field lifted from 2-D surface and basal velocities
-(the ``guess`` Dataset's, or the closed-form SIA's of the state) along the SIA shape
+the function spaces, the sparsity and the forms' assembly data are reused); else a 3-D field
+lifted from 2-D surface and basal velocities (the ``guess`` Dataset's, or the closed-form
+SIA's of the state) along the SIA shape
 u(zeta) = u_b + (u_s - u_b) (1 - (1 - zeta)^(n+1)), w along the terrain-following layers
 (so u.n = 0 on the bed), with hydrostatic pressure.
 """
