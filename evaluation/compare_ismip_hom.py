@@ -12,14 +12,14 @@ ensemble mean +- 1 std as a band, our points; one panel per experiment).
 """
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from evaluation.ismip_hom_reference import EXPERIMENTS, LENGTHS_KM, SOURCE, load_ensemble
+from evaluation.ismip_hom_reference import (EXPERIMENTS, LENGTHS_KM, SOURCE, load_ensemble,
+                                           write_commented_csv)
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURE = ROOT / "docs" / "figures" / "ismip_hom_vs_pattyn2008.png"
@@ -79,15 +79,8 @@ def print_table(rows):
 
 
 def write_table(rows, path=TABLE) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
-        f.write(f"# Our Stokes ISMIP-HOM vs the FS ensemble ({SOURCE}); speeds in m a-1\n")
-        w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in r.items()})
-    return path
+    return write_commented_csv(
+        rows, path, f"Our Stokes ISMIP-HOM vs the FS ensemble ({SOURCE}); speeds in m a-1")
 
 
 def figure(rows, path=FIGURE, ensemble=None) -> Path:

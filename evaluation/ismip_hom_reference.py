@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from glacier.ismip_hom import EXPERIMENTS, LENGTHS_KM
+
 CSV_PATH = Path(__file__).resolve().parents[1] / "stokes_solver" / "resources" / \
     "ismip_hom_pattyn2008_fs.csv"
 SOURCE = ("Pattyn et al. (2008), The Cryosphere 2, 95-108, doi:10.5194/tc-2-95-2008, supplement "
@@ -47,8 +49,6 @@ DUPLICATES = {"aas1": "aas2"}
 """Models whose files repeat another model's solution (left out)."""
 OUTLIER_TOLERANCE = 0.20
 """Relative distance of a model's profile-mean speed from the FS median that drops it."""
-EXPERIMENTS = ("A", "B", "C", "D")
-LENGTHS_KM = (5, 10, 20, 40, 80, 160)
 COLUMNS = ("experiment", "length_km", "n_models", "models", "excluded",
            "max_mean", "max_std", "max_min", "max_max",
            "min_mean", "min_std", "min_min", "min_max")
@@ -124,18 +124,27 @@ def derive(root) -> list[dict]:
     return rows
 
 
-def write_csv(rows, path=CSV_PATH) -> Path:
+def write_commented_csv(rows, path, comment: str, columns=None) -> Path:
+    """Write ``rows`` (dicts) as CSV under a ``# comment`` line, floats with 4 decimals,
+    atomically; ``columns``: the header (default: the first row's keys)."""
+    from glacier.io import atomic_path
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
-        f.write(f"# ISMIP-HOM A-D full-Stokes ensemble, max / min surface speed (m a-1) along "
-                f"y = L/4 (A, C) or the flowline (B, D); std with ddof = 1. Source: {SOURCE}. "
-                f"Derived by evaluation/ismip_hom_reference.py (see its docstring).\n")
-        w = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        f.write(f"# {comment}\n")
+        w = csv.DictWriter(f, fieldnames=list(columns or rows[0]), lineterminator="\n")
         w.writeheader()
         for r in rows:
             w.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in r.items()})
     return path
+
+
+def write_csv(rows, path=CSV_PATH) -> Path:
+    """Write the ensemble table (``derive``'s rows) to ``path``."""
+    return write_commented_csv(
+        rows, path, "ISMIP-HOM A-D full-Stokes ensemble, max / min surface speed (m a-1) along "
+        f"y = L/4 (A, C) or the flowline (B, D); std with ddof = 1. Source: {SOURCE}. "
+        "Derived by evaluation/ismip_hom_reference.py (see its docstring).", COLUMNS)
 
 
 def load_ensemble(path=CSV_PATH) -> dict:

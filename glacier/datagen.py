@@ -38,10 +38,12 @@ def sample_parameters(spec: dict, seed: int, sample: int, domain: str, shape: tu
     ``spec``: ``{"arrhenius": [lo, hi], "slidingco": [lo, hi], "variation": v}``. Sample
     ``sample`` draws one value of each, log-uniformly in [lo, hi], from a seed shared by all
     domains (with ``"per_domain": true`` in ``spec``, a seed of its own per domain, so that N
-    domains x S samples give N x S distinct pairs instead of S); with ``variation`` v > 0 each field is multiplied by 1 + v * f, f a smooth random
-    field in [-1, 1] (correlation length ~1 km) seeded by the domain too.
+    domains x S samples give N x S distinct pairs instead of S); with ``variation`` v > 0 each
+    field is multiplied by 1 + v * f, f a smooth random field in [-1, 1] (correlation length
+    ~1 km) seeded by the domain too.
     """
-    key = (seed, "parameters", domain, sample) if spec.get("per_domain") else (seed, "parameters", sample)
+    key = ((seed, "parameters", domain, sample) if spec.get("per_domain")
+           else (seed, "parameters", sample))
     rng = np.random.default_rng(stable_seed(*key))
     fields = {}
     for name in ("arrhenius", "slidingco"):

@@ -39,23 +39,30 @@ real glacier where ``bt`` takes 13 and a full step diverges). The residual is in
 or MPa m (flowline); ``solver.solve`` replaces ``snes_atol`` by a fraction of the gravity load's
 norm, and no relative test is made (a poor start would make it meaningless)."""
 
-DIRECT = {
+MUMPS_LU = {
     "mat_type": "aij",
-    "snes_lag_preconditioner": 100,
-    "ksp_type": "gmres",
-    "ksp_gmres_restart": 200,
-    "ksp_max_it": 200,
-    "ksp_rtol": 1e-4,
     "pc_type": "lu",
     "pc_factor_mat_solver_type": "mumps",
     "mat_mumps_icntl_7": 5,
     "mat_mumps_icntl_14": 200,
 }
-"""MUMPS LU (METIS ordering) of the first Jacobian of each solve, kept as the preconditioner of
-GMRES for the later Newton steps until it goes stale (the factorization costs ~50 Krylov
-iterations of back-substitution on the 16x16x5 ISMIP-HOM mesh). Block low-rank compression
-(ICNTL(35), CNTL(7) = 1e-4) factors that mesh ~25 % faster but leaves GMRES unable to solve
-the first Picard system of the grown 200 m Aletsch window, so it is off."""
+"""MUMPS LU of the whole saddle-point Jacobian, METIS ordering (ICNTL(7) = 5; SCOTCH, PORD and
+MUMPS's own choice are no faster here, nor are UMFPACK or SuperLU_dist), 200 % extra
+workspace. Block low-rank compression (ICNTL(35), CNTL(7) = 1e-4) factors the 16x16x5
+ISMIP-HOM mesh ~25 % faster but leaves GMRES unable to solve the first Picard system of the
+grown 200 m Aletsch window, so it is off."""
+
+DIRECT = {
+    **MUMPS_LU,
+    "snes_lag_preconditioner": 100,
+    "ksp_type": "gmres",
+    "ksp_gmres_restart": 200,
+    "ksp_max_it": 200,
+    "ksp_rtol": 1e-4,
+}
+"""MUMPS_LU of the first Jacobian of each solve, kept as the preconditioner of GMRES for the
+later Newton steps until it goes stale (the factorization costs ~50 Krylov iterations of
+back-substitution on the 16x16x5 ISMIP-HOM mesh)."""
 
 SCALABLE = {
     "mat_type": "aij",
@@ -86,14 +93,7 @@ SCALABLE = {
     "fieldsplit_1_Mp_pc_type": "sor",
 }
 
-NAIVE = {
-    "mat_type": "aij",
-    "ksp_type": "preonly",
-    "pc_type": "lu",
-    "pc_factor_mat_solver_type": "mumps",
-    "mat_mumps_icntl_7": 5,
-    "mat_mumps_icntl_14": 200,
-}
+NAIVE = {**MUMPS_LU, "ksp_type": "preonly"}
 
 PRESETS = {"direct": DIRECT, "scalable": SCALABLE, "naive": NAIVE}
 
