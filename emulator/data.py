@@ -16,9 +16,7 @@ import xarray as xr
 
 from glacier.dataset import open_store
 from glacier.errors import InputError
-
-GRID_SPACING = "dx"
-"""Name of the optional input channel holding the grid spacing (m)."""
+from emulator.manifest import GRID_SPACING
 
 
 def split_indices(data: xr.Dataset, split: str) -> np.ndarray:

@@ -7,6 +7,8 @@ from pathlib import Path
 from glacier.errors import InputError
 
 MANIFEST = "manifest.json"
+GRID_SPACING = "dx"
+"""Name of the optional input channel holding the grid spacing (m) as a constant field."""
 MANIFEST_VERSION = 1
 REQUIRED = {
     "manifest_version": int, "name": str, "version": str, "instructor": dict,

@@ -19,8 +19,7 @@ from glacier.errors import InputError
 from glacier.fields import grid_spacing, surface_slopes
 from glacier.flow import velocity_dataset
 from glacier.validation import validate_state
-from emulator.data import GRID_SPACING
-from emulator.manifest import MANIFEST, read_manifest
+from emulator.manifest import GRID_SPACING, MANIFEST, read_manifest
 
 log = logging.getLogger("icebench")
 

@@ -23,8 +23,7 @@ from glacier.errors import InputError
 from glacier.fields import FIELDS
 from glacier.io import atomic_path
 from glacier.provenance import code_version
-from emulator.data import GRID_SPACING
-from emulator.manifest import MANIFEST, MANIFEST_VERSION, validate_manifest
+from emulator.manifest import GRID_SPACING, MANIFEST, MANIFEST_VERSION, validate_manifest
 from emulator.metrics import PAIRS
 
 UNITS = {**{k: v.units for k, v in FIELDS.items()}, GRID_SPACING: "m"}

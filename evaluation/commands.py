@@ -126,6 +126,35 @@ def cmd_bench_speed(args) -> int:
     return 0
 
 
+def cmd_bench_plot(args) -> int:
+    """One log-log figure of several ``bench speed --output`` results (e.g. the same ladder on
+    a 2-core CPU and on a GPU): each result's rows keep their model names, and their device
+    becomes the result's label."""
+    from pathlib import Path
+
+    from evaluation.figures import speed_plot
+    from glacier.errors import InputError
+
+    labels = [s.strip() for s in args.labels.split(",")] if args.labels else \
+        [Path(p).stem for p in args.results]
+    if len(labels) != len(args.results):
+        raise InputError(f"--labels names {len(labels)} results, but {len(args.results)} "
+                         "were given")
+    rows = []
+    for path, label in zip(args.results, labels):
+        try:
+            result = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as error:
+            raise InputError(f"cannot read speed results '{path}': {error}") from error
+        if not isinstance(result, dict) or not result.get("rows"):
+            raise InputError(f"'{path}' holds no speed rows (write it with "
+                             "'icebench bench speed --output')")
+        rows += [{**r, "device": label} for r in result["rows"]]
+    speed_plot(rows, args.output, title="median of warm runs, batch 1")
+    print(f"wrote {args.output}")
+    return 0
+
+
 def rows_json(result: dict) -> list[dict]:
     """The ``--json`` output: the rows, each with the machine info beside its timings."""
     keep = ("model", "nx", "ny", "dx_m", "ice_cells", "seconds", "times", "warmup_seconds",
@@ -168,3 +197,9 @@ def add_commands(sub, verify_sub) -> None:
                                     "as JSON here")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p.set_defaults(func=cmd_bench_speed)
+    p = bench_sub.add_parser("plot", help="one figure of several 'bench speed --output' results")
+    p.add_argument("results", nargs="+", help="JSON files written by 'icebench bench speed --output'")
+    p.add_argument("--labels", help="comma-separated, one per result (e.g. '2-core CPU,H100'); "
+                                    "default: the file names")
+    p.add_argument("--output", required=True, help="the figure (PNG)")
+    p.set_defaults(func=cmd_bench_plot)

@@ -91,9 +91,9 @@ def thickness_maps(x, y, thk, thk_ref, path, labels=("model", "reference")) -> P
     return _save(fig, path)
 
 
-def speed_plot(rows: list[dict], path) -> Path:
+def speed_plot(rows: list[dict], path, title: str | None = None) -> Path:
     """Wall time of one velocity field (s) against the number of grid cells, log-log, one line
-    per model (and device)."""
+    per model (and device); ``title`` defaults to the protocol and the rows' core count."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     labels = list(dict.fromkeys((r["model"], r["device"]) for r in rows))
@@ -108,5 +108,5 @@ def speed_plot(rows: list[dict], path) -> Path:
     ax.set_ylabel("wall time of one velocity field (s)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-    ax.set_title(f"median of warm runs, batch 1, {rows[0]['cores']} cores")
+    ax.set_title(title or f"median of warm runs, batch 1, {rows[0]['cores']} cores")
     return _save(fig, path)

@@ -7,6 +7,7 @@ row: hybrid against Stokes on the very same snapshots). Scores are those of
 over thk > 1 m); per glacier they are pooled over all the glacier's samples of the split.
 """
 
+import re
 import time
 from pathlib import Path
 
@@ -26,8 +27,16 @@ def model_label(spec: str, taken: set[str] = frozenset()) -> str:
     """A short label for a model spec in tables: its registry name (``stokes:layers=4`` ->
     ``stokes``), ``emulator:<name>`` for a path; the full spec when the short one is taken."""
     path = Path(spec)
-    label = f"emulator:{path.stem}" if path.exists() else spec.partition(":")[0]
+    label = f"emulator:{_emulator_name(path)}" if path.exists() else spec.partition(":")[0]
     return spec if label in taken else label
+
+
+def _emulator_name(path: Path) -> str:
+    """``results/models/hybrid`` and its ``model.keras`` -> ``hybrid``; a published bundle
+    ``library/hybrid/v001`` -> ``hybrid/v001``."""
+    if path.suffix == ".keras":
+        path = path.parent if path.stem == "model" else path.with_suffix("")
+    return f"{path.parent.name}/{path.name}" if re.fullmatch(r"v\d+", path.name) else path.name
 
 
 def timed_velocity(model: FlowModel, state: xr.Dataset) -> tuple[xr.Dataset, float]:

@@ -8,6 +8,7 @@ compilation, graph tracing, caches), then the median of ``repeats`` timed calls
 """
 
 import copy
+import logging
 import os
 import statistics
 import sys
@@ -105,10 +106,19 @@ def timing_model(model: FlowModel) -> FlowModel:
 
 
 def _velocity_call(model: FlowModel, state: xr.Dataset):
+    """A call of ``model.velocity(state)`` with the out-of-range warnings of a ``timing_model``
+    silenced (both the Python warning and the log line: they would repeat at every call)."""
+    logger = logging.getLogger("icebench")
+
     def call():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model.velocity(state)
+        level = logger.level
+        logger.setLevel(logging.ERROR)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.velocity(state)
+        finally:
+            logger.setLevel(level)
     return call
 
 

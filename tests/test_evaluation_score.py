@@ -26,6 +26,10 @@ def test_model_spec_options_and_labels(tmp_path):
     assert model_label("sia:sliding=true", taken={"sia"}) == "sia:sliding=true"
     (tmp_path / "hybrid").mkdir()
     assert model_label(str(tmp_path / "hybrid")) == "emulator:hybrid"
+    (tmp_path / "hybrid" / "model.keras").touch()
+    assert model_label(str(tmp_path / "hybrid" / "model.keras")) == "emulator:hybrid"
+    (tmp_path / "stokes" / "v001").mkdir(parents=True)
+    assert model_label(str(tmp_path / "stokes" / "v001")) == "emulator:stokes/v001"
 
 
 def test_score_cli_same_model_is_perfect(small_state, tmp_path, capsys):

@@ -87,6 +87,16 @@ def test_bench_speed_cli_json(small_state, tmp_path, capsys):
     saved = json.loads(full.read_text())
     assert saved["sgemm"]["flops_per_s"] > 0
     assert (tmp_path / "speed.png").stat().st_size > 0
+    # the same results twice, as from two machines, in one figure; bad input is refused
+    figure = tmp_path / "both.png"
+    assert main(["bench", "plot", str(full), str(full), "--labels", "CPU,GPU",
+                 "--output", str(figure)]) == 0
+    assert figure.stat().st_size > 0
+    assert main(["bench", "plot", str(full), "--labels", "CPU,GPU", "--output", str(figure)]) == 2
+    assert "names 2 results, but 1" in capsys.readouterr().err
+    (tmp_path / "empty.json").write_text("{}")
+    assert main(["bench", "plot", str(tmp_path / "empty.json"), "--output", str(figure)]) == 2
+    assert "holds no speed rows" in capsys.readouterr().err
 
 
 def _tiny_models():
