@@ -79,3 +79,38 @@ def test_companion_emulator_runs_on_a_100_m_glacier(instructor, elsewhere):
     np.testing.assert_allclose(np.asarray(h5(x / in_scale)) * out_scale, ours,
                                rtol=1e-5, atol=1e-5 * np.abs(ours).max())
     assert json.loads((bundle / "manifest.json").read_text())["model_file"] == "model.keras"
+
+
+INFERENCE_ONLY = """
+import sys
+for absent in ("dask", "zarr", "firedrake", "petsc4py", "mlflow", "snakemake"):
+    sys.modules[absent] = None  # as if not installed: importing it raises ImportError
+import numpy as np
+from glacier.fields import make_state
+from glacier.flow import flow_model_from_spec
+model = flow_model_from_spec("emulator:hybrid")
+x = 100.0 * np.arange(16)
+thk = np.full((16, 16), 50.0)
+topg = np.add.outer(-20.0 * np.arange(16), np.zeros(16)) + 2500.0
+valid = model.manifest["valid"]
+state = make_state(x, x, thk=thk, topg=topg, usurf=topg + thk,
+                   arrhenius=np.full((16, 16), np.sqrt(np.prod(valid["arrhenius"]))),
+                   slidingco=np.full((16, 16), np.sqrt(np.prod(valid["slidingco"]))))
+print(float(np.isfinite(model.velocity(state).ubar.values).all()))
+"""
+
+
+def test_inference_needs_no_data_or_solver_stack(elsewhere):
+    """Deploying an emulator (a GPU machine, a laptop) needs numpy, xarray and Keras: loading a
+    bundle and computing velocities never imports dask, zarr, Firedrake, MLflow or Snakemake."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root), "KERAS_BACKEND": "jax"}
+    out = subprocess.run([sys.executable, "-c", INFERENCE_ONLY], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "1.0"
