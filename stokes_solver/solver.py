@@ -61,11 +61,15 @@ class StokesProblem:
     stress_scale: float = 0.1
     n: float = GLEN_N
     spaces: tuple = field(init=False)
+    newton: dict = field(init=False, repr=False)
+    """Per preset, the Newton solver of this problem and the Function it solves for, kept for
+    the next solve (see ``solve``)."""
 
     def __post_init__(self):
         V = fd.VectorFunctionSpace(self.mesh, "CG", 2)
         Q = fd.FunctionSpace(self.mesh, "CG", 1)
         self.spaces = (V, Q, V * Q)
+        self.newton = {}
 
     @property
     def function_space(self):
@@ -144,7 +148,7 @@ def _refactor_when_slow(snes, its, fnorm):
         ksp.getPC().reset()
 
 
-def _run(problem: StokesProblem, w, F, params, preset):
+def _nonlinear_solver(problem: StokesProblem, w, F, params, preset):
     u, _ = fd.split(w)
     nvp = fd.NonlinearVariationalProblem(F, w, bcs=problem.boundary_conditions())
     kwargs = {}
@@ -153,9 +157,18 @@ def _run(problem: StokesProblem, w, F, params, preset):
                   "appctx": {"mu": physics.viscosity(u, problem.arrhenius, problem.n)}}
     solver = fd.NonlinearVariationalSolver(nvp, solver_parameters=params,
                                            options_prefix="stokes_", **kwargs)
-    solver.snes.setConvergenceHistory()
     if params.get("snes_lag_preconditioner", 1) != 1:
         solver.snes.setMonitor(_refactor_when_slow)
+    return solver
+
+
+def _run(problem: StokesProblem, w, F, params, preset):
+    return _iterate(_nonlinear_solver(problem, w, F, params, preset))
+
+
+def _iterate(solver):
+    """Run a NonlinearVariationalSolver from its current iterate; its convergence summary."""
+    solver.snes.setConvergenceHistory()
     try:
         solver.solve()
     except fd.ConvergenceError:
@@ -197,6 +210,30 @@ def solve(problem: StokesProblem, solver: str = "auto", guess=None, picard_steps
         return w, report
 
 
+def _newton(problem: StokesProblem, w, params, preset, report):
+    """Newton on the full problem from ``w`` (updated in place), with the solver kept in
+    ``problem.newton``: a later solve of the same problem (the next snapshot on a reused mesh)
+    starts with the factorization of the ``direct`` preset left by this one. If a solve that
+    began with an inherited factorization fails, it is repeated once with a fresh one."""
+    kept = preset in problem.newton
+    if not kept:
+        iterate = fd.Function(problem.function_space, name="newton_iterate")
+        problem.newton[preset] = (iterate, _nonlinear_solver(
+            problem, iterate, problem.residual(iterate), params, preset))
+    iterate, solver = problem.newton[preset]
+    solver.snes.setTolerances(atol=params["snes_atol"])
+    iterate.assign(w)
+    result = _iterate(solver)
+    report["factorization"] = "inherited" if kept else "new"
+    if kept and not result["converged"]:
+        report["factorization"] = f"inherited, failed ({result['reason']}), renewed"
+        solver.snes.getKSP().getPC().reset()
+        iterate.assign(w)
+        result = _iterate(solver)
+    w.assign(iterate)
+    return result
+
+
 def _solve(problem: StokesProblem, preset: str, guess, picard_steps):
     t0 = time.perf_counter()
     Z = problem.function_space
@@ -228,7 +265,7 @@ def _solve(problem: StokesProblem, preset: str, guess, picard_steps):
         frozen.assign(w.subfunctions[0])
     report["start"] = "warm" if guess is not None else "picard"
     report["picard_iterations"] = picard_steps
-    result = _run(problem, w, problem.residual(w), params, preset)
+    result = _newton(problem, w, params, preset, report)
     report.update(converged=result["converged"], snes_reason=result["reason"],
                   newton_iterations=result["iterations"],
                   linear_iterations=result["linear_iterations"],

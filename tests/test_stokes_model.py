@@ -69,9 +69,37 @@ def test_warm_start_from_the_previous_solve(cap_velocity):
     rc, rw = cold.attrs["solver_report"], warm.attrs["solver_report"]
     assert rw["start"] == "warm" and rc["start"] == "sia profile"
     assert rw["newton_iterations"] < rc["newton_iterations"]
+    # the warm solve keeps the Newton solver of the previous one, with its factorization
+    assert rc["factorization"] == "new" and rw["factorization"] == "inherited"
     scale = np.abs(cold.uvelsurf.values).max()
     for name in VELOCITY_FIELDS:
         np.testing.assert_allclose(warm[name].values, cold[name].values, atol=1e-5 * scale)
+
+
+def test_failed_solve_with_an_inherited_factorization_is_renewed(cap_velocity, monkeypatch):
+    # when Newton fails from the factorization left by the previous solve, the solve is
+    # repeated once with a fresh one and reaches the same answer
+    from stokes_solver import solver as solver_module
+
+    state, _, cold = cap_velocity
+    model = get_flow_model("stokes", layers=3)
+    model.velocity(state)
+    real_iterate, calls = solver_module._iterate, []
+
+    def first_fails(nonlinear_solver):
+        calls.append(nonlinear_solver)
+        if len(calls) == 1:
+            return {"reason": "DIVERGED_LINEAR_SOLVE", "converged": False, "iterations": 1,
+                    "linear_iterations": 200, "residual_norms": []}
+        return real_iterate(nonlinear_solver)
+
+    monkeypatch.setattr(solver_module, "_iterate", first_fails)
+    again = model.velocity(state, guess=cold)
+    report = again.attrs["solver_report"]
+    assert len(calls) == 2 and report["converged"]
+    assert report["factorization"] == "inherited, failed (DIVERGED_LINEAR_SOLVE), renewed"
+    scale = np.abs(cold.uvelsurf.values).max()
+    np.testing.assert_allclose(again.uvelsurf.values, cold.uvelsurf.values, atol=1e-5 * scale)
 
 
 def test_newton_from_rest_reaches_the_lifted_start_solution(cap_velocity):
