@@ -187,7 +187,8 @@ def _iterate(solver):
 def solve(problem: StokesProblem, solver: str = "auto", guess=None, picard_steps=None):
     """Solve ``problem``; return the mixed solution Function (u in m a-1, p in MPa) and a
     report dict (converged, snes_reason, newton_iterations, picard_iterations,
-    linear_iterations, residual norms, wall_time_s, dofs, solver). ``guess``: a mixed Function
+    linear_iterations, residual norms, wall_time_s, dofs, solver, and factorization: ``new``
+    or ``inherited`` from the previous solve of this problem). ``guess``: a mixed Function
     to start from (warm start). ``picard_steps``: frozen-viscosity linear solves before Newton,
     the first frozen at the guess (at ``stress_scale`` without one); default PICARD_STEPS
     without a guess, none with one.
@@ -205,6 +206,7 @@ def solve(problem: StokesProblem, solver: str = "auto", guess=None, picard_steps
     except SolverError as error:
         if solver != "auto" or preset != "scalable":
             raise
+        problem.newton.pop("scalable", None)  # keep no failed solver (and its hierarchy)
         w, report = _solve(problem, "direct", guess, picard_steps)
         report["fallback"] = f"scalable failed ({error}); solved again with direct"
         return w, report
