@@ -101,8 +101,7 @@ def snapshot_comparison(previous, snapshots=4, years=2.0, ela=3000.0):
     its mesh and factorization while the ice mask is unchanged; a new mask meshes anew from
     the lifted previous velocities). Each configuration is compiled first on a 12 x 12 corner
     of the glacier (untimed)."""
-    import time
-
+    from evaluation.score import timed_velocity
     from glacier.evolve import grow_glacier
     from glacier.flow import get_flow_model
 
@@ -116,9 +115,7 @@ def snapshot_comparison(previous, snapshots=4, years=2.0, ela=3000.0):
         get_flow_model("stokes", **options).velocity(corner)
 
     def timed(model, target, guess=None):
-        t0 = time.perf_counter()
-        ds = model.velocity(target, guess=guess)
-        seconds = time.perf_counter() - t0
+        ds, seconds = timed_velocity(model, target, guess)
         speed = float(np.hypot(ds.uvelsurf, ds.vvelsurf).max())
         return seconds, ds.attrs["solver_report"], speed, ds
 

@@ -39,10 +39,12 @@ def _emulator_name(path: Path) -> str:
     return f"{path.parent.name}/{path.name}" if re.fullmatch(r"v\d+", path.name) else path.name
 
 
-def timed_velocity(model: FlowModel, state: xr.Dataset) -> tuple[xr.Dataset, float]:
-    """The model's velocities (m a-1) on ``state`` and the wall time of the call (s)."""
+def timed_velocity(model: FlowModel, state: xr.Dataset, guess: xr.Dataset | None = None
+                   ) -> tuple[xr.Dataset, float]:
+    """The model's velocities (m a-1) on ``state`` (from ``guess``, if any) and the wall time
+    of the call (s)."""
     t0 = time.perf_counter()
-    vel = model.velocity(state)
+    vel = model.velocity(state, guess=guess)
     return vel, time.perf_counter() - t0
 
 

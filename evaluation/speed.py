@@ -22,6 +22,7 @@ from glacier.errors import InputError, SolverError
 from glacier.fields import complete_state
 from glacier.flow import FlowModel
 from glacier.progress import log
+from evaluation.score import timed_velocity
 
 RESAMPLED = ("thk", "topg", "arrhenius", "slidingco", "icemask")
 """Fields carried over by ``resample``; ``usurf`` is rebuilt as topg + thk."""
@@ -73,12 +74,8 @@ def time_call(fn, repeats: int) -> dict:
 def cold_and_warm(model: FlowModel, state: xr.Dataset):
     """A cold solve and a warm one (the cold solution as ``guess``) of ``state``:
     ``(cold, cold seconds, warm, warm seconds)``."""
-    t0 = time.perf_counter()
-    cold = model.velocity(state)
-    t_cold = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    warm = model.velocity(state, guess=cold)
-    return cold, t_cold, warm, time.perf_counter() - t0
+    cold, t_cold = timed_velocity(model, state)
+    return (cold, t_cold) + timed_velocity(model, state, guess=cold)
 
 
 def keras_model_of(flow_model: FlowModel):

@@ -5,7 +5,8 @@ Two presets for the linear solves inside Newton's method:
 ``direct``
     MUMPS LU of the whole Taylor-Hood saddle-point Jacobian, reused as the preconditioner of
     GMRES in later Newton steps and in the next solve of the same problem, and renewed only
-    when GMRES needs more than ``solver.REFACTOR_KRYLOV_ITS`` iterations. Robust; the fastest here up to a few 10^5 DOFs.
+    when GMRES needs more than ``solver.REFACTOR_KRYLOV_ITS`` iterations. Robust; the fastest
+    here up to a few 10^5 DOFs.
 ``scalable``
     FGMRES preconditioned by a Schur-complement fieldsplit: algebraic multigrid (PETSc GAMG,
     with the rigid-body modes as near-null space) on the velocity block, and on the Schur
