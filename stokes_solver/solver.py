@@ -9,7 +9,8 @@ the Stokes problem with the constant-stress viscosity eta0 = tau^(1-n) / (2A) of
 representative stress ``stress_scale`` tau (MPa; e.g. the mean driving stress) and linear
 friction of the same strength at ``SLIDING_SCALE``. Then ``picard_steps`` Picard
 (frozen-viscosity) solves, and Newton with a line search on the full Glen / Weertman problem
-until the residual falls below LOAD_TOLERANCE times the gravity load (options.NEWTON).
+until the residual falls below LOAD_TOLERANCE times the gravity load (options.NEWTON), or a
+full step moves no velocity by more than UPDATE_TOLERANCE (all presets but ``naive``).
 """
 
 import time
@@ -33,6 +34,11 @@ next Newton step: a stale factorization costs more in back-substitutions than a 
 LOAD_TOLERANCE = 1e-8
 """Newton stops when the residual norm falls below this fraction of the norm of the gravity
 load (the assembled body force), whatever the start."""
+UPDATE_TOLERANCE = 1e-3
+"""Newton also stops when a step moves no velocity by more than this (m a-1) while cutting the
+residual at least tenfold (a full step in the quadratic regime, not a stalled line search):
+the error left is then of order UPDATE_TOLERANCE^2 / speed, below 1e-6 m a-1 at speeds above
+1 m a-1. Spares the last step or two, whose updates measured 1e-4 and 1e-6 m a-1."""
 SLIDING_SCALE = 10.0
 """Reference sliding speed (m a-1) at which the Picard start linearises the friction law."""
 
@@ -148,6 +154,35 @@ def _refactor_when_slow(snes, its, fnorm):
         ksp.getPC().reset()
 
 
+def _velocity_update_test(velocity_is):
+    """SNES convergence test: PETSc's absolute residual test, the iteration limit, and the
+    velocity-update test of UPDATE_TOLERANCE on the velocity block ``velocity_is``."""
+    Reason = PETSc.SNES.ConvergedReason
+    last = {}
+
+    def test(snes, it, norms):
+        _, _, fnorm = norms
+        x = snes.getSolution().getSubVector(velocity_is)
+        previous, last["x"], last_fnorm = last.get("x"), x.copy(), last.get("fnorm")
+        last["fnorm"] = fnorm
+        step = None
+        if it > 0 and previous is not None:
+            previous.axpy(-1.0, x)
+            step = previous.norm(PETSc.NormType.INFINITY)
+        snes.getSolution().restoreSubVector(velocity_is, x)
+        if not np.isfinite(fnorm):
+            return Reason.DIVERGED_FNORM_NAN
+        if fnorm < snes.getTolerances()[1]:
+            return Reason.CONVERGED_FNORM_ABS
+        if step is not None and step <= UPDATE_TOLERANCE and fnorm <= 0.1 * last_fnorm:
+            return Reason.CONVERGED_SNORM_RELATIVE
+        if it >= snes.getTolerances()[3]:
+            return Reason.DIVERGED_MAX_IT
+        return Reason.ITERATING
+
+    return test
+
+
 def _nonlinear_solver(problem: StokesProblem, w, F, params, preset):
     u, _ = fd.split(w)
     nvp = fd.NonlinearVariationalProblem(F, w, bcs=problem.boundary_conditions())
@@ -159,6 +194,8 @@ def _nonlinear_solver(problem: StokesProblem, w, F, params, preset):
                                            options_prefix="stokes_", **kwargs)
     if params.get("snes_lag_preconditioner", 1) != 1:
         solver.snes.setMonitor(_refactor_when_slow)
+    if preset != "naive":
+        solver.snes.setConvergenceTest(_velocity_update_test(problem.function_space.dof_dset.field_ises[0]))
     return solver
 
 

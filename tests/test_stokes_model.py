@@ -102,6 +102,22 @@ def test_failed_solve_with_an_inherited_factorization_is_renewed(cap_velocity, m
     np.testing.assert_allclose(again.uvelsurf.values, cold.uvelsurf.values, atol=1e-5 * scale)
 
 
+def test_newton_stops_on_a_small_velocity_update(cap_velocity, monkeypatch):
+    # with the residual test out of reach, Newton must stop on the velocity-update test, once
+    # a full step moves no velocity by more than UPDATE_TOLERANCE, and agree with the default
+    from stokes_solver import solver as solver_module
+
+    state, _, cold = cap_velocity
+    monkeypatch.setattr(solver_module, "LOAD_TOLERANCE", 1e-30)
+    again = get_flow_model("stokes", layers=3).velocity(state)
+    report = again.attrs["solver_report"]
+    assert report["converged"] and report["snes_reason"] == "CONVERGED_SNORM_RELATIVE"
+    assert report["newton_iterations"] < 50
+    for name in VELOCITY_FIELDS:
+        np.testing.assert_allclose(again[name].values, cold[name].values,
+                                   atol=solver_module.UPDATE_TOLERANCE)
+
+
 def test_newton_from_rest_reaches_the_lifted_start_solution(cap_velocity):
     # DESIGN.md's naive recipe (u = p = 0, no Picard step, LU at every Newton step) converges
     # to the same solution as the default start
