@@ -129,3 +129,19 @@ def vertex_space(mesh):
                                   base_cell, 1)
     return fd.FunctionSpace(mesh, fd.TensorProductElement(horizontal,
                                                           fd.FiniteElement("CG", fd.interval, 1)))
+
+
+def node_keys(mesh, degree: int, x0: float, y0: float, dx: float, layers: int) -> np.ndarray:
+    """An integer key per node of the continuous degree-``degree`` (1 or 2) spaces on an
+    extruded grid mesh whose layers are still at unit height (before ``place_layers``): the
+    node's position on the grid refined twice in each direction (half steps dx / 2 from
+    (x0, y0), m, and 1 / (2 layers) in height). Nodes of two meshes of the same grid and layer
+    count with equal keys are the same point of the same column, whichever cells each mesh
+    holds. Local nodes, halos included, in the order of the spaces' data."""
+    coords = fd.Function(fd.VectorFunctionSpace(mesh, "CG", degree))
+    coords.interpolate(fd.SpatialCoordinate(mesh))
+    xyz = coords.dat.data_ro_with_halos
+    ix = np.rint((xyz[:, 0] - x0) / (0.5 * dx)).astype(np.int64)
+    iy = np.rint((xyz[:, 1] - y0) / (0.5 * dx)).astype(np.int64)
+    iz = np.rint(xyz[:, 2] * 2 * layers).astype(np.int64)
+    return (ix << 42) | (iy << 21) | iz

@@ -20,7 +20,10 @@ continuous bed normal of the grid's centred bed slopes (``numpy.gradient`` of ``
 
 Start of Newton: the previous 3-D solution when the caller passes a ``guess`` and the ice mask
 is unchanged (the previous mesh is then kept and only its layers move to the new geometry, so
-the function spaces, the sparsity and the forms' assembly data are reused); else a 3-D field
+the function spaces, the sparsity and the forms' assembly data are reused). When the mask has
+changed on the same grid, the new mesh takes the previous solution at the nodes of the columns
+both meshes hold and the lifted guess on the new columns (``start`` "warm, transferred"), and
+Newton starts from it with no Picard step. Otherwise a 3-D field
 lifted from 2-D surface and basal velocities (the ``guess`` Dataset's, or the closed-form
 SIA's of the state) along the SIA shape
 u(zeta) = u_b + (u_s - u_b) (1 - (1 - zeta)^(n+1)), w along the terrain-following layers
@@ -43,7 +46,7 @@ from glacier.validation import validate_state
 from stokes_solver import physics
 from stokes_solver.columns import Columns
 from stokes_solver.mesh import (WINDOW_SIDES, grid_lookup, ice_base_mesh, layer_heights,
-                                place_layers, vertex_function, vertex_space)
+                                node_keys, place_layers, vertex_function, vertex_space)
 from stokes_solver.solver import StokesProblem, solve
 
 MIN_THICKNESS = 1.0
@@ -99,8 +102,9 @@ class StokesModel:
         height = np.where(ice, thk, MARGIN_THICKNESS)
         key = (shape, x[0], y[0], dx, self.layers, self.refinement, MPI.COMM_WORLD.size,
                ice.tobytes())
-        same_mesh = self._previous is not None and self._previous["key"] == key
-        setup = self._previous if same_mesh else self._mesh(x, y, ice, key)
+        previous = self._previous
+        same_mesh = previous is not None and previous["key"] == key
+        setup = previous if same_mesh else self._mesh(x, y, dx, ice, key)
         mesh, Q1, problem = setup["mesh"], setup["Q1"], setup["problem"]
         place_layers(mesh, setup["zeta"], look(state.topg.values), look(height))
         bx, by = surface_slopes(state.topg.values, dx)
@@ -120,8 +124,10 @@ class StokesModel:
                 sliding=self.sliding)
             self._lift(w0, Q1, look, lifted, state.topg.values, height)
             start = "guess profile" if guess is not None else "sia profile"
+            if guess is not None and previous is not None and previous["key"][:-1] == key[:-1]:
+                start = self._transfer(previous, setup, w0)
         w, report = solve(problem, self.solver, guess=w0,
-                          picard_steps=0 if start == "warm" else self.picard_steps)
+                          picard_steps=0 if start.startswith("warm") else self.picard_steps)
         report["start"] = start
         report["mesh"] = "reused, layers moved" if same_mesh else "new"
         setup["solution"] = [f.dat.data_ro_with_halos.copy() for f in w.subfunctions]
@@ -136,14 +142,16 @@ class StokesModel:
             ds[name] = values
         return ds
 
-    def _mesh(self, x, y, ice, key):
+    def _mesh(self, x, y, dx, ice, key):
         """A new extruded mesh of the ice columns (layers still at unit height), its Q1 space,
         the Functions of the grid fields and the StokesProblem on them, in a dict that later
         solves on the same ice mask reuse after moving the layers (``place_layers``)."""
         base = ice_base_mesh(x, y, ice)
         mesh = fd.ExtrudedMesh(base, self.layers, layer_height=1.0 / self.layers)
         Q1 = vertex_space(mesh)
-        setup = {"key": key, "mesh": mesh, "Q1": Q1, "zeta": layer_heights(mesh, self.refinement)}
+        setup = {"key": key, "mesh": mesh, "Q1": Q1, "zeta": layer_heights(mesh, self.refinement),
+                 "nodes": [node_keys(mesh, degree, x[0], y[0], dx, self.layers)
+                           for degree in (2, 1)]}
         for name in ("arrhenius", "slidingco", "slope_x", "slope_y"):
             setup[name] = fd.Function(Q1, name=name)
         gx, gy = setup["slope_x"], setup["slope_y"]
@@ -154,6 +162,25 @@ class StokesModel:
         setup["problem"] = StokesProblem(mesh, setup["arrhenius"], physics.body_force(3),
                                          friction=friction, walls=walls, bed_normal=normal)
         return setup
+
+    @staticmethod
+    def _transfer(previous, setup, w):
+        """Copy the previous solve's solution (velocity and pressure) into ``w`` at the nodes the
+        new mesh shares with the previous one (same grid, other ice mask), leaving the lifted
+        start on the new columns; returns the start's name, with the share of nodes kept."""
+        comm = setup["mesh"].comm
+        kept = total = 0
+        for target, old_keys, new_keys, old_values in zip(
+                w.subfunctions, previous["nodes"], setup["nodes"], previous["solution"]):
+            old_keys = np.concatenate(comm.allgather(old_keys))
+            old_values = np.concatenate(comm.allgather(old_values))
+            order = np.argsort(old_keys)
+            at = np.minimum(np.searchsorted(old_keys[order], new_keys), len(order) - 1)
+            hit = old_keys[order][at] == new_keys
+            target.dat.data_wo_with_halos[hit] = old_values[order[at[hit]]]
+            kept += comm.allreduce(int(hit.sum()))
+            total += comm.allreduce(len(new_keys))
+        return f"warm, transferred ({100 * kept / total:.0f} % of nodes)"
 
     @staticmethod
     def _lift(w, Q1, look, fields, topg, height):

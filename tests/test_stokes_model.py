@@ -102,9 +102,30 @@ def test_failed_solve_with_an_inherited_factorization_is_renewed(cap_velocity, m
     np.testing.assert_allclose(again.uvelsurf.values, cold.uvelsurf.values, atol=1e-5 * scale)
 
 
+def test_new_ice_mask_starts_from_the_transferred_previous_solution(cap_velocity):
+    # the ice advances by one grid step: the new mesh takes the previous solution on the
+    # columns it keeps and Newton starts from there, with no Picard step (and no Picard
+    # factorization), to the same answer as a cold solve of the new state
+    state, _, _ = cap_velocity
+    grown = state.copy(deep=True)
+    grown["thk"] = state.thk + 15.0 * binary_dilation(state.thk.values > 1.0)
+    grown["usurf"] = grown.topg + grown.thk
+    carried = get_flow_model("stokes", layers=3)
+    before = carried.velocity(state)
+    after = carried.velocity(grown, guess=before)
+    report = after.attrs["solver_report"]
+    assert report["start"].startswith("warm, transferred") and report["mesh"] == "new"
+    assert report["picard_iterations"] == 0
+    cold = get_flow_model("stokes", layers=3).velocity(grown)
+    scale = np.abs(cold.uvelsurf.values).max()
+    for name in VELOCITY_FIELDS:
+        np.testing.assert_allclose(after[name].values, cold[name].values, atol=1e-5 * scale)
+
+
 def test_newton_stops_on_a_small_velocity_update(cap_velocity, monkeypatch):
-    # with the residual test out of reach, Newton must stop on the velocity-update test, once
-    # a full step moves no velocity by more than UPDATE_TOLERANCE, and agree with the default
+    # with the residual test out of reach (below round-off), Newton must stop on the
+    # velocity-update test, once its direction moves no velocity by more than UPDATE_TOLERANCE,
+    # and agree with the default
     from stokes_solver import solver as solver_module
 
     state, _, cold = cap_velocity
