@@ -102,10 +102,10 @@ SCALABLE = {
 NAIVE = {"mat_type": "aij", "ksp_type": "preonly", "pc_type": "lu",
          "pc_factor_mat_solver_type": "mumps", "mat_mumps_icntl_14": 200, "mat_mumps_icntl_7": 4}
 """Firedrake's own default direct solve (MUMPS LU, 200 % workspace) with the PORD ordering, the
-one the Debian MUMPS used when DESIGN.md's 25 s was measured. It is the fastest ordering for
-this recipe here: 16x16x5 ISMIP-HOM A on 2 ranks takes 19.9 s with it and 28.6 s with the
-default choice of the PT-SCOTCH build (25.2 s and 25.7 s on 1 rank), so the baseline is not
-slowed by our build."""
+one the Debian MUMPS used when DESIGN.md's 25 s was measured. On 2 ranks it is the fastest
+ordering for this recipe (16x16x5 ISMIP-HOM A: 21.1 s, against 28.6 s with the default choice
+of the PT-SCOTCH build; on 1 rank 25.2-28.3 s against 25.7 s, within the run-to-run spread),
+so our build does not slow the baseline down."""
 
 PRESETS = {"direct": DIRECT, "scalable": SCALABLE, "naive": NAIVE}
 
