@@ -100,8 +100,8 @@ def snapshot_comparison(previous, snapshots=4, years=2.0, ela=3000.0):
     SIA, ELA ``ela`` m), as a transient run meets them. Rows (label, seconds, report, max
     surface speed m/a): each snapshot by the naive recipe, by the default cold (a new model),
     and by one default model carried along the run (warm: the previous snapshot's solution, and
-    its mesh and factorization while the ice mask is unchanged; a new mask meshes anew from
-    the lifted previous velocities). Each configuration is compiled first on a 12 x 12 corner
+    its mesh and factorization while the ice mask is unchanged; a new mask meshes anew and
+    starts from the previous solution transferred to it). Each configuration is compiled first on a 12 x 12 corner
     of the glacier (untimed)."""
     from evaluation.score import timed_velocity
     from glacier.evolve import grow_glacier

@@ -175,8 +175,9 @@ class StokesModel:
             old_keys = np.concatenate(comm.allgather(old_keys))
             old_values = np.concatenate(comm.allgather(old_values))
             order = np.argsort(old_keys)
-            at = np.minimum(np.searchsorted(old_keys[order], new_keys), len(order) - 1)
-            hit = old_keys[order][at] == new_keys
+            ordered = old_keys[order]
+            at = np.minimum(np.searchsorted(ordered, new_keys), len(order) - 1)
+            hit = ordered[at] == new_keys
             target.dat.data_wo_with_halos[hit] = old_values[order[at[hit]]]
             kept += comm.allreduce(int(hit.sum()))
             total += comm.allreduce(len(new_keys))

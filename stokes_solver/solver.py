@@ -155,16 +155,16 @@ def _refactor_when_slow(snes, its, fnorm):
 
 
 def _velocity_update_test(velocity_is):
-    """SNES convergence test: PETSc's absolute residual test, the iteration limit, and
-    UPDATE_TOLERANCE on the velocity block ``velocity_is`` of the last Newton direction (the
-    ``l2`` line search leaves the full direction in the update vector, whatever step length it
-    took, so a stalled line search is never taken for convergence)."""
+    """SNES convergence test: PETSc's absolute residual test and UPDATE_TOLERANCE on the velocity
+    block ``velocity_is`` of the last Newton direction (the ``l2`` line search leaves the full
+    direction in the update vector, whatever step length it took, so a stalled line search is
+    never taken for convergence). The iteration limit is applied by SNES after the test."""
     Reason = PETSc.SNES.ConvergedReason
 
     def test(snes, it, norms):
         fnorm = norms[2]
         if not np.isfinite(fnorm):
-            return Reason.DIVERGED_FNORM_NAN
+            return Reason.DIVERGED_FUNCTION_NANORINF
         if fnorm < snes.getTolerances()[1]:
             return Reason.CONVERGED_FNORM_ABS
         if it > 0:
@@ -173,8 +173,6 @@ def _velocity_update_test(velocity_is):
             snes.getSolutionUpdate().restoreSubVector(velocity_is, direction)
             if step <= UPDATE_TOLERANCE:
                 return Reason.CONVERGED_SNORM_RELATIVE
-        if it >= snes.getTolerances()[3]:
-            return Reason.DIVERGED_MAX_IT
         return Reason.ITERATING
 
     return test
@@ -192,7 +190,8 @@ def _nonlinear_solver(problem: StokesProblem, w, F, params, preset):
     if params.get("snes_lag_preconditioner", 1) != 1:
         solver.snes.setMonitor(_refactor_when_slow)
     if preset != "naive":
-        solver.snes.setConvergenceTest(_velocity_update_test(problem.function_space.dof_dset.field_ises[0]))
+        velocity = problem.function_space.dof_dset.field_ises[0]
+        solver.snes.setConvergenceTest(_velocity_update_test(velocity))
     return solver
 
 

@@ -139,6 +139,17 @@ def test_newton_stops_on_a_small_velocity_update(cap_velocity, monkeypatch):
                                    atol=solver_module.UPDATE_TOLERANCE)
 
 
+def test_velocity_update_test_stops_on_a_nan_residual():
+    # a NaN residual ends Newton with PETSc's own reason, before the update is looked at
+    from firedrake.petsc import PETSc
+
+    from stokes_solver.solver import _velocity_update_test
+
+    test = _velocity_update_test(None)
+    assert test(None, 3, (1.0, 1.0, float("nan"))) == \
+        PETSc.SNES.ConvergedReason.DIVERGED_FUNCTION_NANORINF
+
+
 def test_newton_from_rest_reaches_the_lifted_start_solution(cap_velocity):
     # DESIGN.md's naive recipe (u = p = 0, no Picard step, LU at every Newton step) converges
     # to the same solution as the default start
