@@ -62,8 +62,9 @@ class StokesModel:
     ``refinement`` >= 1 packs them towards the bed; ``solver``: auto, direct or scalable;
     ``sliding``: Weertman sliding with ``slidingco`` (else no slip); ``return_3d``: also
     return the 3-D velocity ``uvel``, ``vvel``, ``wvel`` (zeta, y, x) at the column nodes;
-    ``picard_steps``: frozen-viscosity solves after a lifted start (one saves ~2 Newton steps
-    on a grown 200 m Aletsch window; none after the previous solution); ``start``: how a
+    ``picard_steps``: frozen-viscosity steps after a lifted start (one saves ~2 Newton steps
+    on a grown 200 m Aletsch window; none after the previous solution, nor with the naive
+    preset); ``start``: how a
     solve without a usable previous solution begins, ``"lifted"`` (the guess's or the SIA's
     velocities lifted to 3-D) or ``"rest"`` (u = 0, p = 0: DESIGN.md's naive baseline, with
     ``solver="naive", picard_steps=0``).
@@ -126,8 +127,9 @@ class StokesModel:
             start = "guess profile" if guess is not None else "sia profile"
             if guess is not None and previous is not None and previous["key"][:-1] == key[:-1]:
                 start = self._transfer(previous, setup, w0)
+        newton_only = start.startswith("warm") or self.solver == "naive"
         w, report = solve(problem, self.solver, guess=w0,
-                          picard_steps=0 if start.startswith("warm") else self.picard_steps)
+                          picard_steps=0 if newton_only else self.picard_steps)
         report["start"] = start
         report["mesh"] = "reused, layers moved" if same_mesh else "new"
         setup["solution"] = [f.dat.data_ro_with_halos.copy() for f in w.subfunctions]

@@ -88,10 +88,11 @@ def tangential(u, normal):
 
 def action(u, p, arrhenius, body_force, *, dx, ds_bed=None, friction: Friction | None = None,
            n=GLEN_N, eps_min=STRAIN_RATE_MIN, normal_penalty=NORMAL_PENALTY,
-           viscous=None, bed_normal=None):
+           viscous=None, basal=None, bed_normal=None):
     """The Stokes action L(u, p) (MPa m^3 a-1 in 3-D, MPa m^2 a-1 on a flowline).
 
-    ``viscous`` replaces the Glen dissipation (e.g. a linear one for the Picard start);
+    ``viscous`` replaces the Glen dissipation and ``basal`` the friction potential (a
+    function of the tangential basal velocity u_t; e.g. the linearised ones of a Picard step);
     ``friction`` (with ``ds_bed``) adds sliding and the impenetrability penalty on the normal
     ``bed_normal`` (a unit vector expression; default the facet normal). Stationary
     points give the weak Stokes equations.
@@ -101,8 +102,8 @@ def action(u, p, arrhenius, body_force, *, dx, ds_bed=None, friction: Friction |
     if friction is not None:
         normal = fd.FacetNormal(extract_unique_domain(u)) if bed_normal is None else bed_normal
         u_t = tangential(u, normal)
-        total += (friction_dissipation(u_t, friction)
-                  + 0.5 * normal_penalty * fd.inner(u, normal) ** 2) * ds_bed
+        psi_b = basal(u_t) if basal is not None else friction_dissipation(u_t, friction)
+        total += (psi_b + 0.5 * normal_penalty * fd.inner(u, normal) ** 2) * ds_bed
     return total
 
 

@@ -5,23 +5,32 @@ quadrilaterals for flowlines), inf-sup stable. Quadrature: degree 4 (3 Gauss poi
 direction).
 
 Start: a guess when given (the previous snapshot, or a field lifted from 2-D velocities), else
-the Stokes problem with the constant-stress viscosity eta0 = tau^(1-n) / (2A) of a
-representative stress ``stress_scale`` tau (MPa; e.g. the mean driving stress) and linear
-friction of the same strength at ``SLIDING_SCALE``. Then ``picard_steps`` Picard
-(frozen-viscosity) solves, and Newton with a line search on the full Glen / Weertman problem
-until the residual falls below LOAD_TOLERANCE times the gravity load (options.NEWTON), or the
-Newton direction moves no velocity by more than UPDATE_TOLERANCE (all presets but ``naive``).
+rest (u = 0, p = 0). Then ``picard_steps`` Picard (frozen-viscosity) steps, the first from rest
+at the constant-stress viscosity eta0 = tau^(1-n) / (2A) of a representative stress
+``stress_scale`` tau (MPa; e.g. the mean driving stress) and linear friction of the same
+strength at ``SLIDING_SCALE``; then Newton with a line search on the full Glen / Weertman
+problem until the residual falls below LOAD_TOLERANCE times the gravity load
+(options.NEWTON), or the Newton direction moves no velocity by more than UPDATE_TOLERANCE
+(all presets but ``naive``). Picard and Newton steps are iterations of one PETSc SNES that
+switches its Jacobian form (``StokesProblem.stepping_jacobian``), so a solve allocates one
+matrix and, with ``direct``, analyses its sparsity for the factorization once.
 """
 
+import ctypes
+import functools
+import os
 import time
 from dataclasses import dataclass, field
 
 import firedrake as fd
 import numpy as np
+import petsc4py
+import ufl
 from firedrake.petsc import PETSc
+from ufl.algorithms import expand_derivatives
 
 from glacier.constants import GLEN_N
-from glacier.errors import SolverError
+from glacier.errors import InputError, SolverError
 from stokes_solver import physics
 from stokes_solver.options import solver_parameters
 
@@ -68,8 +77,8 @@ class StokesProblem:
     n: float = GLEN_N
     spaces: tuple = field(init=False)
     newton: dict = field(init=False, repr=False)
-    """Per preset, the Newton solver of this problem and the Function it solves for, kept for
-    the next solve (see ``solve``)."""
+    """Per preset, the nonlinear solver of this problem (a ``_Stepper``), kept for the next
+    solve (see ``solve``)."""
 
     def __post_init__(self):
         V = fd.VectorFunctionSpace(self.mesh, "CG", 2)
@@ -98,20 +107,52 @@ class StokesProblem:
             bcs.append(fd.DirichletBC(Z.sub(0), 0, self.walls))
         return bcs
 
-    def residual(self, w, picard=False, frozen=None):
-        """The weak form dL/dw; with ``frozen`` (a velocity Function, or None for the first
-        step) the Picard problem whose viscosity and friction are those of ``frozen``."""
+    def residual(self, w):
+        """The weak form dL/dw of the Glen / Weertman problem (MPa m^2 in 3-D, MPa m on a
+        flowline)."""
         u, p = fd.split(w)
         dx, ds_bed = self.measures()
-        friction, viscous = self.friction, None
-        if picard:
-            viscous = physics.linear_dissipation(u, self.picard_viscosity(frozen))
-            if friction is not None:
-                friction = physics.Friction(self.picard_friction(frozen), 1.0)
-        L = physics.action(u, p, self.arrhenius, self.body_force, dx=dx, ds_bed=ds_bed,
-                           friction=friction, n=self.n, viscous=viscous,
-                           bed_normal=self.bed_normal)
-        return fd.derivative(L, w)
+        return fd.derivative(physics.action(
+            u, p, self.arrhenius, self.body_force, dx=dx, ds_bed=ds_bed, friction=self.friction,
+            n=self.n, bed_normal=self.bed_normal), w)
+
+    def stepping_jacobian(self, w, constant_start, newton_weight):
+        """The bilinear form each nonlinear iteration solves with (and ``direct`` factors): the
+        Picard operator A(u) of the iterate u (its Glen viscosity and linearised friction; with
+        ``constant_start`` = 1, those of ``stress_scale`` and SLIDING_SCALE) plus
+        ``newton_weight`` times the rest of the Newton Jacobian of ``residual``. The weights are
+        Constants set per iteration: (1, 0) the first Picard step from rest, (0, 0) a Picard
+        step, (0, 1) a Newton step. A Picard step solves A(u_k) du = -F(u_k) = f - A(u_k) u_k,
+        so u_k + du is the frozen-viscosity solution; all steps share one matrix, its sparsity
+        and its symbolic factorization.
+
+        Built as the second derivative of an action whose linearised terms take their
+        viscosity and friction from a placeholder velocity, which is then replaced by u.
+        """
+        u, p = fd.split(w)
+        frozen = fd.Function(self.spaces[0])
+        s, t = constant_start, newton_weight
+
+        def linearised(coefficient):
+            return s * coefficient(None) + (1 - s) * coefficient(frozen), coefficient(frozen)
+
+        eta, eta_u = linearised(self.picard_viscosity)
+        viscous = physics.linear_dissipation(u, eta - t * eta_u) + \
+            t * physics.viscous_dissipation(u, self.arrhenius, self.n)
+        basal = None
+        if self.friction is not None:
+            beta, beta_u = linearised(self.picard_friction)
+
+            def basal(u_t):
+                return 0.5 * (beta - t * beta_u) * fd.inner(u_t, u_t) + \
+                    t * physics.friction_dissipation(u_t, self.friction)
+
+        dx, ds_bed = self.measures()
+        action = physics.action(u, p, self.arrhenius, self.body_force, dx=dx, ds_bed=ds_bed,
+                                friction=self.friction, n=self.n, viscous=viscous, basal=basal,
+                                bed_normal=self.bed_normal)
+        hessian = expand_derivatives(fd.derivative(fd.derivative(action, w), w))
+        return ufl.replace(hessian, {frozen: u})
 
     def picard_viscosity(self, frozen):
         """Glen viscosity of ``frozen`` (MPa a), or the constant-stress viscosity
@@ -146,19 +187,48 @@ class StokesProblem:
         return fd.MixedVectorSpaceBasis(self.function_space, [basis, self.function_space.sub(1)])
 
 
-def _refactor_when_slow(snes, its, fnorm):
-    """SNES monitor: when the last linear solve (GMRES on a reused factorization) took more than
-    REFACTOR_KRYLOV_ITS iterations, factor the next Jacobian afresh."""
-    ksp = snes.getKSP()
-    if its > 0 and ksp.getIterationNumber() > REFACTOR_KRYLOV_ITS:
-        ksp.getPC().reset()
+@functools.cache
+def _libpetsc():
+    config = petsc4py.get_config()
+    return ctypes.CDLL(os.path.join(config["PETSC_DIR"], config["PETSC_ARCH"], "lib",
+                                    "libpetsc.so"))
 
 
-def _velocity_update_test(velocity_is):
-    """SNES convergence test: PETSc's absolute residual test and UPDATE_TOLERANCE on the velocity
-    block ``velocity_is`` of the last Newton direction (the ``l2`` line search leaves the full
-    direction in the update vector, whatever step length it took, so a stalled line search is
-    never taken for convergence). The iteration limit is applied by SNES after the test."""
+def _rebuild_jacobian(snes):
+    """SNESSetLagJacobian(snes, -2), which petsc4py does not wrap: assemble (and factor) the
+    Jacobian at the next iteration, then reuse it until told again."""
+    error = _libpetsc().SNESSetLagJacobian(ctypes.c_void_p(snes.handle), ctypes.c_int(-2))
+    if error:
+        raise RuntimeError(f"SNESSetLagJacobian failed with PETSc error {error}")
+
+
+def _step_monitor(weights, schedule, lagged):
+    """SNES monitor, called before each iteration's Jacobian: the first
+    ``schedule["picard_steps"]`` iterations are Picard steps (the first one at the constant
+    viscosity when ``schedule["cold"]``), the rest Newton steps (see
+    ``StokesProblem.stepping_jacobian``). With a ``lagged`` Jacobian (``direct``), it is
+    assembled and factored afresh at each Picard step, at the first Newton step after them,
+    and when the last linear solve took more than REFACTOR_KRYLOV_ITS iterations on the
+    reused factorization; a warm Newton solve starts with the previous solve's factorization."""
+    constant_start, newton_weight = weights
+
+    def monitor(snes, it, fnorm):
+        steps = schedule["picard_steps"]
+        constant_start.assign(1.0 if it == 0 and steps and schedule["cold"] else 0.0)
+        newton_weight.assign(0.0 if it < steps else 1.0)
+        slow = it > 0 and snes.getKSP().getIterationNumber() > REFACTOR_KRYLOV_ITS
+        if lagged and ((steps and it <= steps) or slow):
+            _rebuild_jacobian(snes)
+
+    return monitor
+
+
+def _velocity_update_test(velocity_is, schedule):
+    """SNES convergence test: PETSc's absolute residual test and, after a Newton step,
+    UPDATE_TOLERANCE on the velocity block ``velocity_is`` of its direction (the ``l2`` line
+    search leaves the full direction in the update vector, whatever step length it took, so a
+    stalled line search is never taken for convergence; a small Picard step proves nothing).
+    The iteration limit is applied by SNES after the test."""
     Reason = PETSc.SNES.ConvergedReason
 
     def test(snes, it, norms):
@@ -167,7 +237,7 @@ def _velocity_update_test(velocity_is):
             return Reason.DIVERGED_FUNCTION_NANORINF
         if fnorm < snes.getTolerances()[1]:
             return Reason.CONVERGED_FNORM_ABS
-        if it > 0:
+        if it > schedule["picard_steps"]:
             direction = snes.getSolutionUpdate().getSubVector(velocity_is)
             step = direction.norm(PETSc.NormType.INFINITY)
             snes.getSolutionUpdate().restoreSubVector(velocity_is, direction)
@@ -178,25 +248,39 @@ def _velocity_update_test(velocity_is):
     return test
 
 
-def _nonlinear_solver(problem: StokesProblem, w, F, params, preset):
-    u, _ = fd.split(w)
-    nvp = fd.NonlinearVariationalProblem(F, w, bcs=problem.boundary_conditions())
+@dataclass
+class _Stepper:
+    """The one nonlinear solver of a problem and preset, kept for its later solves: Picard
+    steps then Newton on the Function ``iterate``, with the iteration kinds of the current
+    solve in ``schedule``."""
+
+    iterate: object
+    solver: object
+    schedule: dict
+
+
+def _stepper(problem: StokesProblem, params, preset) -> _Stepper:
+    """``naive`` differentiates the residual as Firedrake does by default, and takes no
+    Picard step; the others solve with ``StokesProblem.stepping_jacobian``."""
+    iterate = fd.Function(problem.function_space, name="stokes_iterate")
+    weights = (fd.Constant(0.0), fd.Constant(1.0))
+    J = None if preset == "naive" else problem.stepping_jacobian(iterate, *weights)
+    nvp = fd.NonlinearVariationalProblem(problem.residual(iterate), iterate, J=J,
+                                         bcs=problem.boundary_conditions())
     kwargs = {}
     if preset == "scalable":
+        u, _ = fd.split(iterate)
         kwargs = {"near_nullspace": problem.rigid_body_modes(),
                   "appctx": {"mu": physics.viscosity(u, problem.arrhenius, problem.n)}}
     solver = fd.NonlinearVariationalSolver(nvp, solver_parameters=params,
                                            options_prefix="stokes_", **kwargs)
-    if params.get("snes_lag_preconditioner", 1) != 1:
-        solver.snes.setMonitor(_refactor_when_slow)
+    schedule = {"picard_steps": 0, "cold": False}
     if preset != "naive":
+        solver.snes.setMonitor(_step_monitor(weights, schedule,
+                                             lagged=params.get("snes_lag_jacobian", 1) != 1))
         velocity = problem.function_space.dof_dset.field_ises[0]
-        solver.snes.setConvergenceTest(_velocity_update_test(velocity))
-    return solver
-
-
-def _run(problem: StokesProblem, w, F, params, preset):
-    return _iterate(_nonlinear_solver(problem, w, F, params, preset))
+        solver.snes.setConvergenceTest(_velocity_update_test(velocity, schedule))
+    return _Stepper(iterate, solver, schedule)
 
 
 def _iterate(solver):
@@ -222,18 +306,27 @@ def solve(problem: StokesProblem, solver: str = "auto", guess=None, picard_steps
     report dict (converged, snes_reason, newton_iterations, picard_iterations,
     linear_iterations, residual norms, wall_time_s, dofs, solver, and factorization: ``new``
     or ``inherited`` from the previous solve of this problem). ``guess``: a mixed Function
-    to start from (warm start). ``picard_steps``: frozen-viscosity linear solves before Newton,
-    the first frozen at the guess (at ``stress_scale`` without one); default PICARD_STEPS
-    without a guess, none with one.
+    to start from (warm start). ``picard_steps``: frozen-viscosity steps before Newton, the
+    first frozen at the guess (at ``stress_scale`` without one); default PICARD_STEPS
+    without a guess, none with one. All steps are iterations of one nonlinear solver, kept
+    in ``problem.newton`` for the next solve of the problem (the next snapshot on a reused
+    mesh starts with the factorization of the ``direct`` preset left by this one).
 
     ``solver="auto"`` takes the preset that ``options.solver_parameters`` gives for the size
     and the bed; when that is ``scalable`` and it fails, the solve is repeated with ``direct``
-    and the report's ``fallback`` says why.
+    and the report's ``fallback`` says why. ``"naive"`` is Newton from the start, with no
+    Picard step.
 
-    Raises SolverError (with the report) when Newton does not converge.
+    Raises SolverError (with the report) when the solve does not converge, InputError when
+    Picard steps are asked of ``naive``.
     """
     preset, _ = solver_parameters(solver, problem.function_space.dim(),
                                   sliding=problem.friction is not None)
+    if picard_steps is None:
+        picard_steps = 0 if guess is not None or preset == "naive" else PICARD_STEPS
+    if preset == "naive" and picard_steps:
+        raise InputError("the naive Stokes preset is Newton from the start; it takes no "
+                         f"Picard steps (picard_steps={picard_steps})")
     try:
         return _solve(problem, preset, guess, picard_steps)
     except SolverError as error:
@@ -245,31 +338,10 @@ def solve(problem: StokesProblem, solver: str = "auto", guess=None, picard_steps
         return w, report
 
 
-def _newton(problem: StokesProblem, w, params, preset, report):
-    """Newton on the full problem from ``w`` (updated in place), with the solver kept in
-    ``problem.newton``: a later solve of the same problem (the next snapshot on a reused mesh)
-    starts with the factorization of the ``direct`` preset left by this one. If a solve that
-    began with an inherited factorization fails, it is repeated once with a fresh one."""
-    kept = preset in problem.newton
-    if not kept:
-        iterate = fd.Function(problem.function_space, name="newton_iterate")
-        problem.newton[preset] = (iterate, _nonlinear_solver(
-            problem, iterate, problem.residual(iterate), params, preset))
-    iterate, solver = problem.newton[preset]
-    solver.snes.setTolerances(atol=params["snes_atol"])
-    iterate.assign(w)
-    result = _iterate(solver)
-    report["factorization"] = "inherited" if kept else "new"
-    if kept and not result["converged"]:
-        report["factorization"] = f"inherited, failed ({result['reason']}), renewed"
-        solver.snes.getKSP().getPC().reset()
-        iterate.assign(w)
-        result = _iterate(solver)
-    w.assign(iterate)
-    return result
-
-
 def _solve(problem: StokesProblem, preset: str, guess, picard_steps):
+    """Picard steps and Newton from ``guess`` (zero without one) with the problem's kept
+    stepper; if a warm solve that began with the previous solve's factorization fails, it is
+    repeated once with a fresh one."""
     t0 = time.perf_counter()
     Z = problem.function_space
     dofs = Z.dim()
@@ -279,36 +351,42 @@ def _solve(problem: StokesProblem, preset: str, guess, picard_steps):
     with load.dat.vec_ro as vec:
         load_norm = vec.norm()
     params["snes_atol"] = LOAD_TOLERANCE * load_norm
-    w = fd.Function(Z, name="velocity_pressure")
     report = {"solver": preset, "dofs": int(dofs), "discretisation": "Q2-Q1 Taylor-Hood",
-              "ranks": Z.mesh().comm.size, "absolute_tolerance": params["snes_atol"]}
-    if picard_steps is None:
-        picard_steps = 0 if guess is not None else PICARD_STEPS
-    frozen = None
-    if guess is not None:
-        w.assign(guess)
-        frozen = fd.Function(problem.spaces[0]).assign(guess.subfunctions[0])
-    for step in range(picard_steps):
-        start = _run(problem, w, problem.residual(w, picard=True, frozen=frozen), params, preset)
-        if not start["converged"]:
-            report.update(converged=False, snes_reason=start["reason"],
-                          wall_time_s=time.perf_counter() - t0)
-            raise SolverError(f"Stokes Picard step {step} did not converge "
-                              f"({start['reason']})", report)
-        if frozen is None:
-            frozen = fd.Function(problem.spaces[0])
-        frozen.assign(w.subfunctions[0])
-    report["start"] = "warm" if guess is not None else "picard"
-    report["picard_iterations"] = picard_steps
-    result = _newton(problem, w, params, preset, report)
+              "ranks": Z.mesh().comm.size, "absolute_tolerance": params["snes_atol"],
+              "start": "warm" if guess is not None else "picard"}
+    kept = preset in problem.newton
+    if not kept:
+        problem.newton[preset] = _stepper(problem, params, preset)
+    stepper = problem.newton[preset]
+    stepper.schedule.update(picard_steps=picard_steps, cold=guess is None)
+    stepper.solver.snes.setTolerances(atol=params["snes_atol"])
+    inherited = kept and picard_steps == 0 and preset == "direct"
+    report["factorization"] = "inherited" if inherited else "new"
+
+    def run():
+        if guess is None:
+            stepper.iterate.zero()
+        else:
+            stepper.iterate.assign(guess)
+        return _iterate(stepper.solver)
+
+    result = run()
+    if inherited and not result["converged"]:
+        report["factorization"] = f"inherited, failed ({result['reason']}), renewed"
+        _rebuild_jacobian(stepper.solver.snes)
+        result = run()
+    picard = min(picard_steps, result["iterations"])
+    norms = result["residual_norms"]
     report.update(converged=result["converged"], snes_reason=result["reason"],
-                  newton_iterations=result["iterations"],
+                  picard_iterations=picard, newton_iterations=result["iterations"] - picard,
                   linear_iterations=result["linear_iterations"],
-                  initial_residual=result["residual_norms"][0] if result["residual_norms"] else None,
-                  final_residual=result["residual_norms"][-1] if result["residual_norms"] else None,
-                  residual_norms=result["residual_norms"],
+                  initial_residual=norms[0] if norms else None,
+                  final_residual=norms[-1] if norms else None, residual_norms=norms,
                   wall_time_s=time.perf_counter() - t0)
     if not result["converged"]:
-        raise SolverError(f"Stokes Newton solve did not converge ({result['reason']} after "
-                          f"{result['iterations']} iterations)", report)
+        raise SolverError(f"Stokes solve did not converge ({result['reason']} after "
+                          f"{picard} Picard and {result['iterations'] - picard} Newton "
+                          "iterations)", report)
+    w = fd.Function(Z, name="velocity_pressure")
+    w.assign(stepper.iterate)
     return w, report

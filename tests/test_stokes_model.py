@@ -145,7 +145,7 @@ def test_velocity_update_test_stops_on_a_nan_residual():
 
     from stokes_solver.solver import _velocity_update_test
 
-    test = _velocity_update_test(None)
+    test = _velocity_update_test(None, {"picard_steps": 0})
     assert test(None, 3, (1.0, 1.0, float("nan"))) == \
         PETSc.SNES.ConvergedReason.DIVERGED_FUNCTION_NANORINF
 
