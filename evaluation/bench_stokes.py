@@ -2,7 +2,7 @@
 
 1. The DESIGN.md baseline case, ISMIP-HOM A at L = 80 km on 16x16 columns, measured here: the
    ``naive`` preset (5 layers, Newton from zero, a MUMPS LU at every Newton step; DESIGN.md
-   quotes 25 s) beside the default solver (Picard start, lagged LU) at 5 and at the default 3
+   quotes 25 s) beside the default solver (Picard start, lagged LDL^T factorization) at 5 and at the default 3
    layers, and the vertical convergence (2, 3, 4, 5, 8 layers) that justifies 3.
 2. Cost growth: ISMIP-HOM A at L = 80 km on four meshes (16x more DOFs from first to last)
    with the given solver preset: wall time (warm: forms compiled by a first untimed run),
