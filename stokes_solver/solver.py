@@ -252,11 +252,13 @@ def _velocity_update_test(velocity_is, schedule):
 class _Stepper:
     """The one nonlinear solver of a problem and preset, kept for its later solves: Picard
     steps then Newton on the Function ``iterate``, with the iteration kinds of the current
-    solve in ``schedule``."""
+    solve in ``schedule``; ``lagged``: its Jacobian (and factorization) is kept across
+    iterations and solves (``direct``)."""
 
     iterate: object
     solver: object
     schedule: dict
+    lagged: bool
 
 
 def _stepper(problem: StokesProblem, params, preset) -> _Stepper:
@@ -275,12 +277,12 @@ def _stepper(problem: StokesProblem, params, preset) -> _Stepper:
     solver = fd.NonlinearVariationalSolver(nvp, solver_parameters=params,
                                            options_prefix="stokes_", **kwargs)
     schedule = {"picard_steps": 0, "cold": False}
+    lagged = params.get("snes_lag_jacobian", 1) != 1
     if preset != "naive":
-        solver.snes.setMonitor(_step_monitor(weights, schedule,
-                                             lagged=params.get("snes_lag_jacobian", 1) != 1))
+        solver.snes.setMonitor(_step_monitor(weights, schedule, lagged))
         velocity = problem.function_space.dof_dset.field_ises[0]
         solver.snes.setConvergenceTest(_velocity_update_test(velocity, schedule))
-    return _Stepper(iterate, solver, schedule)
+    return _Stepper(iterate, solver, schedule, lagged)
 
 
 def _iterate(solver):
@@ -360,7 +362,7 @@ def _solve(problem: StokesProblem, preset: str, guess, picard_steps):
     stepper = problem.newton[preset]
     stepper.schedule.update(picard_steps=picard_steps, cold=guess is None)
     stepper.solver.snes.setTolerances(atol=params["snes_atol"])
-    inherited = kept and picard_steps == 0 and preset == "direct"
+    inherited = kept and picard_steps == 0 and stepper.lagged
     report["factorization"] = "inherited" if inherited else "new"
 
     def run():

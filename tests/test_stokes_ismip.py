@@ -51,7 +51,7 @@ def test_ismip_hom_parallel_matches_serial():
 
 
 def test_every_solver_preset_reaches_the_same_solution():
-    # direct (Picard start, lagged LU), scalable (Schur fieldsplit + GAMG, inexact Newton) and
+    # direct (Picard start, lagged LDL^T factorization), scalable (Schur fieldsplit + GAMG, inexact Newton) and
     # the naive baseline (Newton from rest, LU at every step) solve the same discrete problem to
     # a residual below 1e-8 of the gravity load (or, but for naive, a velocity update below
     # 1e-3 m/a in the quadratic regime), so their answers agree far below the
