@@ -1,29 +1,34 @@
 """Flow models of the package (the FlowModel interface of ``glacier.flow``), velocities in m a-1.
 
-- ``hybrid`` (Bueler & Brown 2009, as in PISM): u(z) = u_SSA + u_SIA,deformation(z). The SSA,
-  solved with Firedrake, gives the basal (sliding) velocity; the staggered SIA adds the
-  deformation profile, so ubar = u_SSA + ubar_SIA, uvelsurf = u_SSA + usurf_SIA,
-  uvelbase = u_SSA.
+- ``hybrid``: a sliding (SSA) mode and a shear (SIA) mode of fixed vertical profile, coupled by
+  the first-order action of ``sia_ssa_solver.hybrid``: ubar = u_b + u_d,
+  uvelsurf = u_b + (n+2)/(n+1) u_d, uvelbase = u_b. Its solver report carries the share of ice
+  where the SIA's local stress balance fails, and a large share is logged as a warning.
 - ``ssa``: plug flow, the SSA velocity at every depth.
 - ``sia-mahaffy``: the staggered SIA deformation velocities alone (no sliding).
 
-The SSA is warm-started from the basal velocity of ``guess`` (e.g. the previous snapshot): from
-the model's own last nodal (Q1) solution when ``guess`` is the output of its last call, else
-from the cell-centred values averaged to the corners.
-Firedrake is imported only when an SSA is solved.
+Solves are warm-started from ``guess`` (e.g. the previous snapshot): from the model's own last
+nodal (Q1) solution when ``guess`` is the output of its last call, else from the cell-centred
+values averaged to the corners. Firedrake is imported only at the first solve.
 """
 
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
 
-from glacier.constants import WEERTMAN_M
+from glacier.constants import GLEN_N, WEERTMAN_M
 from glacier.errors import InputError
 from glacier.fields import grid_spacing
 from glacier.flow import velocity_dataset
 from glacier.validation import validate_state
 from sia_ssa_solver.sia import deformation_velocities
+
+log = logging.getLogger(__name__)
+
+SIA_WARN_SHARE = 0.05
+"""Share of the ice (0-1) outside the SIA's validity above which the hybrid warns."""
 
 
 def _check_friction(state: xr.Dataset, thk_min: float) -> None:
@@ -53,13 +58,11 @@ class MahaffySIA:
 
 
 @dataclass
-class HybridModel:
-    """Flow model: SSA sliding plus SIA deformation (``deformation=True``, "hybrid") or the SSA
-    alone (``deformation=False``, "ssa"). ``friction_exponent`` is Weertman's m; ``ssa_options``
-    an ``sia_ssa_solver.ssa.SSAOptions`` (None: defaults)."""
+class SSAModel:
+    """Flow model "ssa": plug flow, the SSA velocity at every depth. ``friction_exponent`` is
+    Weertman's m; ``ssa_options`` an ``sia_ssa_solver.ssa.SSAOptions`` (None: defaults)."""
 
-    name: str = "hybrid"
-    deformation: bool = True
+    name: str = "ssa"
     friction_exponent: float = WEERTMAN_M
     ssa_options: object = None
     _last: tuple | None = field(default=None, init=False, repr=False)
@@ -70,26 +73,79 @@ class HybridModel:
         state = validate_state(state)
         options = self.ssa_options or SSAOptions()
         _check_friction(state, options.thk_min)
-        dx = grid_spacing(state)
-        start, at_corners = None, False
-        if guess is not None:
-            start = (guess.uvelbase.values, guess.vvelbase.values)
-            if self._last is not None and self._last[0].shape == start[0].shape and \
-                    np.array_equal(self._last[0], start[0]) and np.array_equal(self._last[1], start[1]):
-                start, at_corners = self._last[2], True
+        start, at_corners = _warm_start(self._last, guess, ("uvelbase", "vvelbase"))
         ub, vb, report = solve_ssa(state.thk.values, state.usurf.values, state.arrhenius.values,
-                                   state.slidingco.values, dx, m=self.friction_exponent,
-                                   guess=start, guess_at_corners=at_corners, options=options)
+                                   state.slidingco.values, grid_spacing(state),
+                                   m=self.friction_exponent, guess=start,
+                                   guess_at_corners=at_corners, options=options)
         corners = report.pop("corners")
-        self._last = None if corners is None else (ub, vb, corners)
-        report["warm_start"] = "nodal" if at_corners else ("cell" if guess is not None else "none")
-        fields = {"uvelbase": ub, "vvelbase": vb}
-        if self.deformation:
-            sia = deformation_velocities(state.thk.values, state.usurf.values,
-                                         state.arrhenius.values, dx)
-            for name in ("ubar", "vbar", "uvelsurf", "vvelsurf"):
-                fields[name] = sia[name] + (ub if name[0] == "u" else vb)
-        else:
-            fields.update(ubar=ub, vbar=vb, uvelsurf=ub, vvelsurf=vb)
-        report = {**report, "model": self.name, "friction_exponent": self.friction_exponent}
+        self._last = None if corners is None else ((ub, vb), corners)
+        report.update(warm_start=_start_kind(guess, at_corners), model=self.name,
+                      friction_exponent=self.friction_exponent)
+        fields = {"uvelbase": ub, "vvelbase": vb, "ubar": ub, "vbar": vb, "uvelsurf": ub,
+                  "vvelsurf": vb}
         return velocity_dataset(state, fields, report)
+
+
+@dataclass
+class HybridModel:
+    """Flow model "hybrid": the sliding (SSA) and shear (SIA) modes coupled by the first-order
+    action of ``sia_ssa_solver.hybrid``; ``sliding=False`` freezes the bed. ``options`` is a
+    ``HybridOptions`` (None: defaults). A solution where the SIA's local stress balance fails
+    on more than ``SIA_WARN_SHARE`` of the ice is logged as a warning."""
+
+    name: str = "hybrid"
+    friction_exponent: float = WEERTMAN_M
+    sliding: bool = True
+    options: object = None
+    _last: tuple | None = field(default=None, init=False, repr=False)
+
+    def velocity(self, state: xr.Dataset, guess: xr.Dataset | None = None) -> xr.Dataset:
+        from sia_ssa_solver.hybrid import HybridOptions, solve_hybrid
+
+        state = validate_state(state)
+        options = self.options or HybridOptions()
+        if self.sliding:
+            _check_friction(state, options.thk_min)
+        start, at_corners = _warm_start(self._last, guess, ("uvelbase", "vvelbase", "ubar",
+                                                            "vbar"))
+        if start is not None and not at_corners:
+            ub, vb, ubar, vbar = start
+            start = ((ub, vb), (ubar - ub, vbar - vb))
+        out, report = solve_hybrid(state.thk.values, state.usurf.values,
+                                   state.arrhenius.values, state.slidingco.values,
+                                   grid_spacing(state), m=self.friction_exponent,
+                                   sliding=self.sliding, guess=start,
+                                   guess_at_corners=at_corners, options=options)
+        corners = report.pop("corners")
+        ub, vb, ud, vd = out["ub"], out["vb"], out["ud"], out["vd"]
+        self._last = None if corners is None else ((ub, vb, ub + ud, vb + vd), corners)
+        report.update(warm_start=_start_kind(guess, at_corners), model=self.name,
+                      friction_exponent=self.friction_exponent, sliding=self.sliding)
+        share = report["sia_invalid_share"]
+        if share > SIA_WARN_SHARE:
+            log.warning("hybrid: the SIA's local stress balance fails on %.0f %% of the ice "
+                        "(surface slope median %.2f, 99th percentile %.2f; H/dx up to %.1f); "
+                        "membrane stresses carry the load there", 100 * share,
+                        report["surface_slope_median"], report["surface_slope_p99"],
+                        report["aspect_ratio_max"])
+        surface = (GLEN_N + 2) / (GLEN_N + 1)
+        fields = {"uvelbase": ub, "vvelbase": vb, "ubar": ub + ud, "vbar": vb + vd,
+                  "uvelsurf": ub + surface * ud, "vvelsurf": vb + surface * vd}
+        return velocity_dataset(state, fields, report)
+
+
+def _warm_start(last, guess, names):
+    """The start of a solve: the model's own last nodal solution when ``guess`` is the output of
+    its last call (at_corners True), else the cell-centred ``names`` fields of ``guess``."""
+    if guess is None:
+        return None, False
+    start = tuple(guess[name].values for name in names)
+    if last is not None and all(a.shape == b.shape and np.array_equal(a, b)
+                                for a, b in zip(last[0], start)):
+        return last[1], True
+    return start, False
+
+
+def _start_kind(guess, at_corners: bool) -> str:
+    return "nodal" if at_corners else ("cell" if guess is not None else "none")

@@ -206,7 +206,9 @@ def action(u, thk, surface, arrhenius, slidingco, m, options: SSAOptions,
     return (viscous + friction + driving) * dxq - boundary, driving * dxq - boundary
 
 
-def _parameters(options: SSAOptions, dofs: int, atol: float) -> dict:
+def snes_parameters(options: SSAOptions, dofs: int, atol: float):
+    """SNES options of a Newton solve (absolute residual tolerance ``atol``) and the linear
+    solver chosen: ``auto`` is ``direct`` up to DIRECT_MAX_DOFS unknowns."""
     solver = options.solver
     if solver == "auto":
         solver = "direct" if dofs <= DIRECT_MAX_DOFS else "scalable"
@@ -215,7 +217,8 @@ def _parameters(options: SSAOptions, dofs: int, atol: float) -> dict:
             "snes_error_if_not_converged": False, **SOLVER_PRESETS[solver]}, solver
 
 
-def _reason_name(reason: int) -> str:
+def reason_name(reason: int) -> str:
+    """The name of a PETSc SNES converged reason."""
     from petsc4py import PETSc
     names = {v: k for k, v in vars(PETSc.SNES.ConvergedReason).items() if isinstance(v, int)}
     return names.get(reason, str(reason))
@@ -257,7 +260,7 @@ def solve_ssa(thk, usurf, arrhenius, slidingco, dx: float, *, m: float = WEERTMA
     A = grid.cell_function(arrhenius, "arrhenius")
     c = grid.cell_function(slidingco, "slidingco")
     if guess is None:
-        guess = _local_balance(thk, usurf, slidingco, dx, m, periodic, background_slope)
+        guess = local_balance(thk, usurf, slidingco, dx, m, periodic, background_slope)
         guess_at_corners = False
     u = grid.velocity_function(*guess, at_corners=guess_at_corners)
     J, load = action(u, H, s, A, c, m, options, background_slope)
@@ -271,7 +274,7 @@ def solve_ssa(thk, usurf, arrhenius, slidingco, dx: float, *, m: float = WEERTMA
                 bcs.append(DirichletBC(grid.V.sub(k), Constant(value), SIDES[side]))
     load_norm = assemble(derivative(load, u, TestFunction(grid.V))).dat.norm
     dofs = grid.V.dim()
-    params, solver_name = _parameters(options, dofs, options.rtol * load_norm)
+    params, solver_name = snes_parameters(options, dofs, options.rtol * load_norm)
     problem = NonlinearVariationalProblem(F, u, bcs=bcs, J=derivative(F, u))
     solver = NonlinearVariationalSolver(problem, solver_parameters=params)
     snes = solver.snes
@@ -282,7 +285,7 @@ def solve_ssa(thk, usurf, arrhenius, slidingco, dx: float, *, m: float = WEERTMA
         pass
     reason = snes.getConvergedReason()
     residuals, _ = snes.getConvergenceHistory()
-    report = {"converged": bool(reason > 0), "snes_reason": _reason_name(reason),
+    report = {"converged": bool(reason > 0), "snes_reason": reason_name(reason),
               "newton_iterations": int(snes.getIterationNumber()),
               "linear_iterations": int(snes.getLinearSolveIterations()),
               "residual_norms": [float(r) for r in residuals],
@@ -297,7 +300,7 @@ def solve_ssa(thk, usurf, arrhenius, slidingco, dx: float, *, m: float = WEERTMA
     return ug, vg, report
 
 
-def _local_balance(thk, usurf, slidingco, dx, m, periodic, background_slope):
+def local_balance(thk, usurf, slidingco, dx, m, periodic, background_slope):
     """Sliding speed where friction alone balances the driving stress (m a-1): the start of
     Newton without a guess. Slopes are centred (wrapping on periodic grids)."""
     if periodic:

@@ -15,16 +15,17 @@ def sia_surface_speed(exp: str, thickness: float) -> float:
     return 2 * geo.ARRHENIUS / 4 * tau**3 * thickness**4
 
 
-def test_frozen_bed_is_the_sia_at_every_length():
-    """A (no sliding): the hybrid is its SIA part, local, hence independent of L; the fastest
-    ice sits over the deepest bed (H = 1500 m) on the y = L/4 profile."""
-    small, large = run_case("A", 5, nx=40), run_case("A", 160, nx=40)
-    assert small["max_surface_speed"] == pytest.approx(large["max_surface_speed"], rel=1e-12)
-    assert large["dofs"] == 0 and large["newton_iterations"] == 0
+def test_frozen_bed_tends_to_the_sia_as_the_length_grows():
+    """A (no sliding): at L = 160 km (aspect ratio 1/160) the hybrid is the SIA to within the
+    sampling of the 1500 m peak; at L = 5 km the membrane stresses spread the driving stress
+    over the bumps and the speed is far below the SIA's and near the full-Stokes ensemble's."""
+    small, large = run_case("A", 5, nx=20), run_case("A", 160, nx=40)
     # cell centres and the staggered (four-cell) averages sample the 1500 m peak at dx = L/40:
-    # an O(dx^2) deficit of 2.4 % (9 % at L/20)
+    # an O(dx^2) deficit of 2.4 %
     assert large["max_surface_speed"] == pytest.approx(sia_surface_speed("A", 1500.0), rel=0.05)
-    assert large["min_surface_speed"] == pytest.approx(sia_surface_speed("A", 500.0), rel=0.15)
+    assert small["max_surface_speed"] < 0.5 * sia_surface_speed("A", 1500.0)
+    # FS ensemble at 5 km: max 14.2-14.8 m/a (Pattyn et al. 2008)
+    assert 10.0 < small["max_surface_speed"] < 20.0
 
 
 @pytest.mark.parametrize("exp", ["C", "D"])
