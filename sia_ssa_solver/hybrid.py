@@ -10,16 +10,19 @@ the surface velocity u_b + (n+2)/(n+1) u_d; phi is the exact SIA profile. The tw
 minimise the first-order (Blatter-Pattyn) action restricted to that ansatz,
 
     J(u_b, u_d) = int_ice [ H int_0^1 2n/(n+1) B (eps_e(zeta)^2 + eps_reg^2)^((n+1)/(2n)) dzeta
-                            + m/(m+1) c (|u_b|^2 + u_reg^2)^((m+1)/(2m))
+                            + sqrt(1 + |grad b|^2) m/(m+1) c |u_t|^((m+1)/m)
                             + rho g H grad s . (u_b + u_d) ] dx  - (terminus term of ``ssa``)
 
 with the effective strain rate of both the membrane and the vertical shear,
 
     eps_e(zeta)^2 = [eps:eps + tr(eps)^2] / 2 + |phi'(zeta) u_d / (2 H)|^2,
-    eps = sym grad u_b + phi(zeta) sym grad u_d,
+    eps = sym[grad u_b + phi(zeta) grad u_d - phi'(zeta) u_d (x) grad z(zeta) / H],
 
-horizontal gradients taken along the terrain-following levels and the zeta integral by Gauss-
-Legendre quadrature (``HybridOptions.levels`` points). Without membrane stresses the minimiser
+horizontal gradients taken at fixed height (grad z(zeta) = grad s - (1 - zeta) grad H is the
+slope of the terrain-following level), the zeta
+integral by Gauss-Legendre quadrature (``HybridOptions.levels`` points), and the friction acting
+on the bed-parallel sliding velocity u_t = (u_b, u_b . grad b) per unit bed area (regularised by
+u_reg), as in the Stokes solver. Without membrane stresses and on a flat bed the minimiser
 is the closed-form SIA, u_d = 2 A (rho g H |grad s|)^n H / (n+2) along -grad s, with Weertman
 sliding balancing the driving stress locally; with them, longitudinal and lateral stresses
 spread the driving stress over a few ice thicknesses, which bounds the speed of thick ice on
@@ -43,7 +46,7 @@ import numpy as np
 from firedrake import (Constant, Function, FunctionSpace, MixedFunctionSpace,
                        NonlinearVariationalProblem, NonlinearVariationalSolver, TestFunction,
                        as_vector, assemble, derivative, dot, ds, dx, FacetNormal, grad, inner,
-                       max_value, outer, split, sym, tr)
+                       max_value, outer, split, sqrt, sym, tr)
 from firedrake.exceptions import ConvergenceError
 from ufl.domain import extract_unique_domain
 
@@ -117,8 +120,11 @@ def action(ub, ud, thk, surface, arrhenius, slidingco, m, options: HybridOptions
     dxq, dsq = dx(degree=options.quadrature_degree), ds(degree=options.quadrature_degree)
     density = viscous + driving
     if ub is not None:
-        density = density + m / (m + 1) * slidingco * \
-            (dot(ub, ub) + Constant(options.velocity_reg) ** 2) ** ((m + 1) / (2 * m))
+        # Weertman friction on the bed-parallel velocity (u_b, u_b . grad b), per unit bed area
+        bed_slope = slope - grad(thk_corners) if thk_corners is not None else slope
+        sliding2 = dot(ub, ub) + dot(ub, bed_slope) ** 2 + Constant(options.velocity_reg) ** 2
+        density = density + sqrt(1 + dot(bed_slope, bed_slope)) * m / (m + 1) * slidingco * \
+            sliding2 ** ((m + 1) / (2 * m))
     boundary = front * dot(ubar, nrm) * dsq
     return density * dxq - boundary, driving * dxq - boundary
 

@@ -81,3 +81,32 @@ def test_missing_file_and_missing_elevation(tmp_path):
                coords={"x": np.arange(4.0), "y": np.arange(4.0)}).to_netcdf(tmp_path / "t.nc")
     with pytest.raises(InputError, match="neither 'usurf' nor 'topg'"):
         read_state(tmp_path / "t.nc")
+
+
+def test_estimated_thickness_is_perfect_plasticity_inside_the_outline():
+    """On a plane of slope 0.2 the interior thickness is tau / (f rho g sin(alpha)); it tapers
+    to zero at the outline and is zero outside."""
+    from glacier.constants import RHO_G
+    from glacier.geometry import estimated_thickness
+
+    dx = 100.0
+    x = dx * np.arange(60)
+    surface = np.broadcast_to(3000.0 - 0.2 * x, (40, 60))
+    outline = np.zeros((40, 60), bool)
+    outline[5:35, 5:55] = True
+    thk = estimated_thickness(surface, outline, dx, basal_stress=0.1, shape_factor=0.8)
+    expected = 0.1 / (0.8 * RHO_G * np.sin(np.arctan(0.2)))
+    assert thk[20, 30] == pytest.approx(expected, rel=1e-9)
+    assert np.all(thk[~outline] == 0)
+    edge, inner = thk[5, 30], thk[8, 30]
+    assert 0 < edge < inner == pytest.approx(expected, rel=1e-9)
+
+
+def test_outlined_glacier_is_a_valid_state_with_ice_inside_its_window():
+    from glacier.geometry import outlined_glacier
+    from glacier.validation import validate_state
+
+    state = validate_state(outlined_glacier("ticino_200m", 450923, 5147591, 40, 36, 200.0, 2600))
+    ice = state.thk.values > 1
+    assert ice.sum() > 50 and not ice[0].any() and not ice[:, 0].any()
+    assert np.allclose(state.topg + state.thk, state.usurf)
