@@ -7,10 +7,13 @@ steps, mean and max velbar on the ice, the hybrid's SIA-invalid share, and the v
 fidelity of each hybrid against the Stokes solve with the same bed condition.
 
 Glaciers: ``steep`` (``glacier.geometry.outlined_glacier`` on a Ticino window, 3026 ice cells
-at 100 m, thickness estimated from the surface and outline, up to 700 m), ``aletsch200``
-(the Aletsch DEM at 200 m grown 100 a by the closed-form SIA under ELA 3000 m).
+at 100 m, thickness estimated from the surface and outline, up to 700 m); whole glaciers grown
+for 100 a by the closed-form SIA from the ice-free beds of the three shipped DEMs at 200 m:
+``aletsch200`` (the whole Aletsch DEM, ELA 3000 m), ``ticino200`` (60 x 70 cells from
+(451123, 5129191), ELA 2700 m), ``linth200`` (70 x 60 cells from (500000, 5185200), ELA
+2600 m).
 
-    nice python evaluation/bench_instructors.py [--glaciers steep aletsch200] [--no-stokes]
+    nice python evaluation/bench_instructors.py [--glaciers steep aletsch200 ...] [--no-stokes]
 """
 
 import argparse
@@ -22,7 +25,11 @@ import time
 
 import numpy as np
 
-GLACIERS = ("steep", "aletsch200")
+GROWN = {"aletsch200": ("aletsch_100m", {}, 3000.0),
+          "ticino200": ("ticino_200m", {"x0": 451123, "y0": 5129191, "nx": 60, "ny": 70}, 2700.0),
+          "linth200": ("linth_200m", {"x0": 500000, "y0": 5185200, "nx": 70, "ny": 60}, 2600.0)}
+"""Grown glaciers: DEM, window (the whole DEM if empty) at 200 m, ELA (m)."""
+GLACIERS = ("steep", *GROWN)
 
 
 def glacier(name: str):
@@ -32,7 +39,8 @@ def glacier(name: str):
     if name == "steep":
         return outlined_glacier("ticino_200m", 450923, 5147591, 120, 108, 100.0, 2600,
                                 slope_scale=1000.0, basal_stress=0.15, min_slope=0.03)
-    return grow_glacier(topography_window("aletsch_100m", resolution=200.0), 100.0, 3000.0)
+    source, window, ela = GROWN[name]
+    return grow_glacier(topography_window(source, resolution=200.0, **window), 100.0, ela)
 
 
 def additive_hybrid(state):

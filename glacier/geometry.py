@@ -104,23 +104,25 @@ def synthetic_valley(seed: int, nx: int = 64, ny: int = 48, resolution: float = 
 def estimated_thickness(usurf: np.ndarray, outline: np.ndarray, dx: float,
                         basal_stress: float = 0.1, shape_factor: float = 0.8,
                         slope_scale: float = 500.0, min_slope: float = 0.05,
-                        margin_scale: float = 300.0) -> np.ndarray:
+                        margin_scale: float = 500.0) -> np.ndarray:
     """Ice thickness (m) estimated from a glacier's surface ``usurf`` (m) and its ``outline``
     (boolean cells) on spacing ``dx`` (m), by perfect plasticity as outline-based estimates do:
 
         H = basal_stress / (shape_factor rho g sin(alpha)),
 
     with the surface slope alpha taken from ``usurf`` smoothed over ``slope_scale`` (m, Gaussian
-    sigma) and not below ``min_slope``, and H tapered to zero at the outline as
-    sqrt(min(1, d / margin_scale)), d the distance (m) to the nearest ice-free cell.
-    ``basal_stress`` is in MPa. Zero outside the outline.
+    sigma) and not below ``min_slope``, and H tapered linearly to zero at the outline (as a
+    parabolic valley cross-section thins) over ``margin_scale`` (m): times
+    min(1, d / margin_scale), d the distance (m) from the cell centre to the outline, half a
+    cell less than to the nearest ice-free cell centre. ``basal_stress`` is in MPa. Zero
+    outside the outline.
     """
     smooth = gaussian_filter(np.asarray(usurf, dtype=float), slope_scale / dx, mode="nearest")
     gy, gx = np.gradient(smooth, dx)
     alpha = np.arctan(np.maximum(np.hypot(gx, gy), min_slope))
     plastic = basal_stress / (shape_factor * RHO_G * np.sin(alpha))
-    distance = distance_transform_edt(outline) * dx
-    return np.where(outline, plastic * np.sqrt(np.minimum(1.0, distance / margin_scale)), 0.0)
+    distance = distance_transform_edt(outline) * dx - 0.5 * dx
+    return np.where(outline, plastic * np.clip(distance / margin_scale, 0.0, 1.0), 0.0)
 
 
 def outlined_glacier(source: str | Path, x0: float, y0: float, nx: int, ny: int,

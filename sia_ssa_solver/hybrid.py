@@ -160,7 +160,11 @@ def solve_hybrid(thk, usurf, arrhenius, slidingco, dx: float, *, m: float = WEER
                                    periodic, background_slope)}
     grid = GridMesh(nx, ny, dx, mask=ice, periodic=periodic)
     H = grid.cell_function(thk, "thk")
-    s = grid.corner_function(np.asarray(usurf, dtype=float), "usurf")
+    # corner surface and thickness from the ice cells alone: a margin cell keeps its own surface
+    # up to its edge, and the front term carries its cliff (averaging in the ice-free
+    # neighbours' surface would add the cliff's push a second time, as a driving stress)
+    s = grid.corner_function(np.asarray(usurf, dtype=float), "usurf", weights=ice)
+    Hc = grid.corner_function(thk, "thk_corners", weights=ice)
     A = grid.cell_function(arrhenius, "arrhenius")
     c = grid.cell_function(slidingco, "slidingco")
     if guess is None:
@@ -179,7 +183,6 @@ def solve_hybrid(thk, usurf, arrhenius, slidingco, dx: float, *, m: float = WEER
         W = grid.V
         w = grid.velocity_function(*guess[1], at_corners=guess_at_corners)
         ub, ud = None, w
-    Hc = grid.corner_function(thk, "thk_corners")
     J, load = action(ub, ud, H, s, A, c, m, options, background_slope, n, thk_corners=Hc)
     F = derivative(J, w, TestFunction(W))
     load_norm = assemble(derivative(load, w, TestFunction(W))).dat.norm

@@ -148,11 +148,19 @@ class GridMesh:
         f.dat.data_with_halos[:] = values[self.cells]
         return f
 
-    def corner_function(self, values, name: str) -> Function:
-        """Q1 function whose corner values are the four-cell averages of grid ``values``."""
+    def corner_function(self, values, name: str, weights=None) -> Function:
+        """Q1 function whose corner values are the four-cell averages of grid ``values``, or
+        their ``weights``-weighted averages (e.g. over the ice cells only; every corner of the
+        mesh touches a cell of positive weight)."""
         f = Function(self.Q1, name=name)
-        f.dat.data_with_halos[:] = corner_average(np.asarray(values, dtype=float),
-                                                  self.periodic)[self.vertices]
+        values = np.asarray(values, dtype=float)
+        if weights is None:
+            corners = corner_average(values, self.periodic)
+        else:
+            weights = np.asarray(weights, dtype=float)
+            total = corner_average(weights, self.periodic)
+            corners = corner_average(weights * values, self.periodic) / np.where(total > 0, total, 1.0)
+        f.dat.data_with_halos[:] = corners[self.vertices]
         return f
 
     def velocity_function(self, u, v, at_corners: bool = False) -> Function:

@@ -85,7 +85,7 @@ def test_missing_file_and_missing_elevation(tmp_path):
 
 def test_estimated_thickness_is_perfect_plasticity_inside_the_outline():
     """On a plane of slope 0.2 the interior thickness is tau / (f rho g sin(alpha)); it tapers
-    to zero at the outline and is zero outside."""
+    linearly to zero at the outline (half a cell outside the edge cells) and is zero outside."""
     from glacier.constants import RHO_G
     from glacier.geometry import estimated_thickness
 
@@ -94,12 +94,14 @@ def test_estimated_thickness_is_perfect_plasticity_inside_the_outline():
     surface = np.broadcast_to(3000.0 - 0.2 * x, (40, 60))
     outline = np.zeros((40, 60), bool)
     outline[5:35, 5:55] = True
-    thk = estimated_thickness(surface, outline, dx, basal_stress=0.1, shape_factor=0.8)
+    thk = estimated_thickness(surface, outline, dx, basal_stress=0.1, shape_factor=0.8,
+                              margin_scale=500.0)
     expected = 0.1 / (0.8 * RHO_G * np.sin(np.arctan(0.2)))
     assert thk[20, 30] == pytest.approx(expected, rel=1e-9)
     assert np.all(thk[~outline] == 0)
-    edge, inner = thk[5, 30], thk[8, 30]
-    assert 0 < edge < inner == pytest.approx(expected, rel=1e-9)
+    # edge cells: 50 m from the outline; two cells in: 250 m
+    assert thk[5, 30] == pytest.approx(0.1 * expected, rel=1e-9)
+    assert thk[7, 30] == pytest.approx(0.5 * expected, rel=1e-9)
 
 
 def test_outlined_glacier_is_a_valid_state_with_ice_inside_its_window():
