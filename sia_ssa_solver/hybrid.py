@@ -43,19 +43,15 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from firedrake import (Constant, Function, FunctionSpace, MixedFunctionSpace,
-                       NonlinearVariationalProblem, NonlinearVariationalSolver, TestFunction,
-                       as_vector, assemble, derivative, dot, ds, dx, FacetNormal, grad, inner,
-                       max_value, outer, split, sqrt, sym, tr)
-from firedrake.exceptions import ConvergenceError
+from firedrake import (Constant, FacetNormal, Function, MixedFunctionSpace, TestFunction,
+                       as_vector, derivative, dot, ds, dx, grad, inner, max_value, outer, split,
+                       sqrt, sym, tr)
 from ufl.domain import extract_unique_domain
 
 from glacier.constants import GLEN_N, RHO_G, WEERTMAN_M
-from glacier.errors import SolverError
 from glacier.fields import surface_slopes
 from sia_ssa_solver.sia import deformation_velocities
-from sia_ssa_solver.ssa import (RHO_W_G, GridMesh, SSAOptions, local_balance, reason_name,
-                                snes_parameters)
+from sia_ssa_solver.ssa import RHO_W_G, GridMesh, SSAOptions, local_balance, minimise
 
 SIA_STRESS_MISMATCH = 0.5
 """Relative difference between the shear mode's basal stress and the local driving stress above
@@ -185,29 +181,7 @@ def solve_hybrid(thk, usurf, arrhenius, slidingco, dx: float, *, m: float = WEER
         ub, ud = None, w
     J, load = action(ub, ud, H, s, A, c, m, options, background_slope, n, thk_corners=Hc)
     F = derivative(J, w, TestFunction(W))
-    load_norm = assemble(derivative(load, w, TestFunction(W))).dat.norm
-    dofs = W.dim()
-    params, solver_name = snes_parameters(options, dofs, options.rtol * load_norm)
-    solver = NonlinearVariationalSolver(
-        NonlinearVariationalProblem(F, w, J=derivative(F, w)), solver_parameters=params)
-    snes = solver.snes
-    snes.setConvergenceHistory()
-    try:
-        solver.solve()
-    except ConvergenceError:
-        pass
-    reason = snes.getConvergedReason()
-    residuals, _ = snes.getConvergenceHistory()
-    report = {"converged": bool(reason > 0), "snes_reason": reason_name(reason),
-              "newton_iterations": int(snes.getIterationNumber()),
-              "linear_iterations": int(snes.getLinearSolveIterations()),
-              "residual_norms": [float(r) for r in residuals],
-              "absolute_tolerance": options.rtol * load_norm,
-              "wall_time_s": time.perf_counter() - start, "dofs": int(dofs),
-              "ice_cells": int(ice.sum()), "solver": solver_name}
-    if not report["converged"]:
-        raise SolverError(f"hybrid Newton did not converge ({report['snes_reason']} after "
-                          f"{report['newton_iterations']} steps)", report)
+    report = minimise(F, w, load, options, start, int(ice.sum()), "hybrid")
     parts = w.subfunctions if sliding else (None, w)
     ud_g, vd_g = grid.to_grid(parts[1])
     corner_d = grid.corner_values(parts[1])

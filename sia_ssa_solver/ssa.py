@@ -280,10 +280,24 @@ def solve_ssa(thk, usurf, arrhenius, slidingco, dx: float, *, m: float = WEERTMA
         for k, value in enumerate(values):
             if value is not None:
                 bcs.append(DirichletBC(grid.V.sub(k), Constant(value), SIDES[side]))
-    load_norm = assemble(derivative(load, u, TestFunction(grid.V))).dat.norm
-    dofs = grid.V.dim()
+    report = minimise(F, u, load, options, start, int(ice.sum()), "SSA", bcs)
+    ug, vg = grid.to_grid(u)
+    report["corners"] = grid.corner_values(u)
+    return ug, vg, report
+
+
+def minimise(F, w, load, options: SSAOptions, start: float, ice_cells: int, what: str,
+             bcs=()) -> dict:
+    """Newton on the residual ``F`` of an action in ``w`` (updated in place) until the residual
+    falls below ``options.rtol`` times the norm of the ``load`` form's derivative; the report
+    (converged, snes_reason, iterations, residual norms, tolerance, wall time since the
+    ``perf_counter`` value ``start``, DOFs, ``ice_cells``, solver). Raises SolverError naming
+    ``what`` with the report if Newton fails."""
+    space = w.function_space()
+    load_norm = assemble(derivative(load, w, TestFunction(space))).dat.norm
+    dofs = space.dim()
     params, solver_name = snes_parameters(options, dofs, options.rtol * load_norm)
-    problem = NonlinearVariationalProblem(F, u, bcs=bcs, J=derivative(F, u))
+    problem = NonlinearVariationalProblem(F, w, bcs=list(bcs), J=derivative(F, w))
     solver = NonlinearVariationalSolver(problem, solver_parameters=params)
     snes = solver.snes
     snes.setConvergenceHistory()
@@ -299,13 +313,11 @@ def solve_ssa(thk, usurf, arrhenius, slidingco, dx: float, *, m: float = WEERTMA
               "residual_norms": [float(r) for r in residuals],
               "absolute_tolerance": options.rtol * load_norm,
               "wall_time_s": time.perf_counter() - start, "dofs": int(dofs),
-              "ice_cells": int(ice.sum()), "solver": solver_name}
+              "ice_cells": ice_cells, "solver": solver_name}
     if not report["converged"]:
-        raise SolverError(f"SSA Newton did not converge ({report['snes_reason']} after "
+        raise SolverError(f"{what} Newton did not converge ({report['snes_reason']} after "
                           f"{report['newton_iterations']} steps)", report)
-    ug, vg = grid.to_grid(u)
-    report["corners"] = grid.corner_values(u)
-    return ug, vg, report
+    return report
 
 
 def local_balance(thk, usurf, slidingco, dx, m, periodic, background_slope):
