@@ -4,8 +4,8 @@ Time per velocity solve (wall clock, forms compiled by an untimed first solve) o
 1. the Aletsch window at 200 m and 100 m with a glacier grown for ``--years`` by the
    closed-form SIA (ELA 3000 m): a cold solve (Newton from the local friction balance) and a
    warm one (the previous solution as the guess);
-2. ISMIP-HOM A at L = 80 km (no sliding: the hybrid is its SIA part, no SSA solve) and, for an
-   SSA on a periodic domain of the same size, ISMIP-HOM C at L = 80 km.
+2. ISMIP-HOM A at L = 80 km (frozen bed: the shear mode alone) and C at L = 80 km (both modes,
+   linear sliding), on periodic domains.
 
     nice python evaluation/bench_hybrid.py [--years 100] [--nx 40] [--solver auto] [--json]
 """
@@ -45,7 +45,7 @@ def ismip_row(exp: str, nx: int) -> dict:
     run_case(exp, 80, nx=nx)
     r = run_case(exp, 80, nx=nx)
     return {"case": f"ISMIP-HOM {exp} 80 km", "grid": f"{nx}x{nx}", "ice_cells": nx * nx,
-            "dofs": r["dofs"], "solver": "direct" if r["dofs"] else "none (SIA only)",
+            "dofs": r["dofs"], "solver": "direct",
             "newton_cold": r["newton_iterations"], "time_cold_s": r["wall_time_s"],
             "newton_warm": None, "time_warm_s": None,
             "max_surface_speed": r["max_surface_speed"]}

@@ -1,7 +1,9 @@
-"""Our full-Stokes ISMIP-HOM A-D against the full-Stokes ensemble of Pattyn et al. (2008).
+"""Our ISMIP-HOM A-D against the full-Stokes ensemble of Pattyn et al. (2008).
 
 Runs ``stokes_solver.ismip_hom.run_case`` for every experiment and length (or reads the results
-of an earlier run with ``--results``), prints our max / min surface speed next to the FS
+of an earlier run with ``--results``, e.g. the hybrid's from
+``icebench ismip-hom --model hybrid --exp all --json``; a result's ``model`` names it, Stokes by
+default), prints our max / min surface speed next to the FS
 ensemble's mean +- std (``evaluation.ismip_hom_reference``, the committed table
 ``stokes_solver/resources/ismip_hom_pattyn2008_fs.csv``) with the distance in standard
 deviations, and writes that table as CSV and a figure (max and min surface speed vs L, the
@@ -47,7 +49,8 @@ def compare(results, ensemble=None) -> list[dict]:
     for r in results:
         e = ensemble[(r["experiment"], int(r["length_km"]))]
         row = {"experiment": r["experiment"], "length_km": int(r["length_km"]),
-               "nx": r.get("nx"), "nz": r.get("nz"), "n_models": e["n_models"]}
+               "model": r.get("model", "stokes"), "nx": r.get("nx"), "nz": r.get("nz"),
+               "n_models": e["n_models"]}
         for q in ("max", "min"):
             ours = r[f"{q}_surface_speed"]
             mean, std = e[f"{q}_mean"], e[f"{q}_std"]
@@ -80,7 +83,7 @@ def print_table(rows):
 
 def write_table(rows, path=TABLE) -> Path:
     return write_commented_csv(
-        rows, path, f"Our Stokes ISMIP-HOM vs the FS ensemble ({SOURCE}); speeds in m a-1")
+        rows, path, f"Our ISMIP-HOM runs (column model) vs the FS ensemble ({SOURCE}); speeds in m a-1")
 
 
 def figure(rows, path=FIGURE, ensemble=None) -> Path:
@@ -106,7 +109,8 @@ def figure(rows, path=FIGURE, ensemble=None) -> Path:
                 xs = sorted(ours)
                 m = {n: mu for n, mu in zip(L, mean)}
                 style = dict(color="k" if q == "max" else "tab:red", ms=5)
-                ax.plot(xs, [ours[n] for n in xs], "o", label=f"ours, {q}", **style)
+                model = next(r["model"] for r in rows if r["experiment"] == exp)
+                ax.plot(xs, [ours[n] for n in xs], "o", label=f"{model}, {q}", **style)
                 rel.plot(xs, [100 * (ours[n] / m[n] - 1) for n in xs], "o-", lw=0.8, **style)
         ax.set_yscale("log")
         ax.set_title(f"ISMIP-HOM {exp}")
