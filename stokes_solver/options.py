@@ -28,8 +28,9 @@ from glacier.errors import InputError
 AUTO_DIRECT_MAX_DOFS = 400_000
 """Largest problem (DOFs) that ``"auto"`` gives to the direct solver. On the steep 3026-cell
 glacier of ``evaluation/bench_instructors.py`` (319 139 DOFs, 3 layers, no slip) ``direct``
-solved in 122 s and ``scalable`` in 1166 s (2 shared cores, 2026-11-26); 250 000, the former
-value, sent it to ``scalable``."""
+solved in 122 s, while ``scalable`` was at its 3rd of some 20 Newton steps after 361 s (it took
+1166 s on an earlier version of that glacier with ice cliffs at its outline); 2 shared cores,
+2026-11-26. 250 000, the former value, sent it to ``scalable``."""
 
 NEWTON = {
     "snes_type": "newtonls",
