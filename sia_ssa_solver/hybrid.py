@@ -58,6 +58,12 @@ SIA_STRESS_MISMATCH = 0.5
 which a cell counts as outside the SIA's validity."""
 
 
+START_SPEED_CAP = 100.0
+"""Speed (m a-1) at which the cold start (the local SIA and sliding balances) is clipped: those
+reach 1e4-1e6 m a-1 on steep, thick ice, far from the solution, while their directions are
+good."""
+
+
 @dataclass(frozen=True)
 class HybridOptions(SSAOptions):
     """SSAOptions plus ``levels``: Gauss-Legendre points of the vertical integral. The shear
@@ -164,7 +170,7 @@ def solve_hybrid(thk, usurf, arrhenius, slidingco, dx: float, *, m: float = WEER
     A = grid.cell_function(arrhenius, "arrhenius")
     c = grid.cell_function(slidingco, "slidingco")
     if guess is None:
-        cap = 100.0
+        cap = START_SPEED_CAP
         guess_d = _sia_guess(thk, usurf, arrhenius, dx, periodic, background_slope, n, cap)
         guess_b = (_capped(local_balance(thk, usurf, slidingco, dx, m, periodic,
                                          background_slope), cap) if sliding else (zero, zero))
