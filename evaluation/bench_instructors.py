@@ -101,9 +101,11 @@ def main() -> None:
           f"{platform.processor() or platform.machine()}, A 78, c 0.05, velbar in m/a")
     print(f"{'glacier':>10} {'cells':>5} {'model':>30} {'time s':>7} {'RSS GB':>6} {'DOFs':>7} "
           f"{'newton':>6} {'mean':>8} {'max':>10} {'SIA-inv':>7} {'fid. vs Stokes':>14}")
+    def fmt(value, spec):
+        return "-" if value is None else format(value, spec)
+
     for name in args.glaciers:
         for r in rows(name, not args.no_stokes):
-            fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
             print(f"{r['glacier']:>10} {r['ice_cells']:>5} {r['model']:>30} {r['time_s']:7.1f} "
                   f"{r['peak_rss_gb']:6.2f} {fmt(r['dofs'], '7d'):>7} {fmt(r['newton'], '6d'):>6} "
                   f"{r['mean_velbar']:8.1f} {r['max_velbar']:10.1f} "

@@ -49,9 +49,9 @@ from firedrake import (Constant, FacetNormal, Function, MixedFunctionSpace, Test
 from ufl.domain import extract_unique_domain
 
 from glacier.constants import GLEN_N, RHO_G, WEERTMAN_M
-from glacier.fields import surface_slopes
 from sia_ssa_solver.sia import deformation_velocities
-from sia_ssa_solver.ssa import RHO_W_G, GridMesh, SSAOptions, local_balance, minimise
+from sia_ssa_solver.ssa import (RHO_W_G, GridMesh, SSAOptions, centred_slopes, local_balance,
+                                minimise)
 
 SIA_STRESS_MISMATCH = 0.5
 """Relative difference between the shear mode's basal stress and the local driving stress above
@@ -216,16 +216,10 @@ def validity(thk, usurf, arrhenius, ud, vd, dx, ice, n=GLEN_N, periodic=False,
     """SIA-validity diagnostics of a solution (module docstring): ``sia_invalid_share`` (0-1),
     the grid-scale surface slope on the ice (median and 99th percentile) and the largest
     aspect ratio H / dx."""
-    usurf = np.asarray(usurf, dtype=float)
-    if periodic:
-        sx = (np.roll(usurf, -1, 1) - np.roll(usurf, 1, 1)) / (2 * dx)
-        sy = (np.roll(usurf, -1, 0) - np.roll(usurf, 1, 0)) / (2 * dx)
-    else:
-        sx, sy = surface_slopes(usurf, dx)
-    slope = np.hypot(sx + background_slope[0], sy + background_slope[1])
     if not ice.any():
         return {"sia_invalid_share": 0.0, "surface_slope_median": 0.0,
                 "surface_slope_p99": 0.0, "aspect_ratio_max": 0.0}
+    slope = np.hypot(*centred_slopes(usurf, dx, periodic, background_slope))
     a = np.broadcast_to(np.asarray(arrhenius, dtype=float), thk.shape)
     h = np.where(ice, thk, 1.0)
     tau_s = ((n + 2) * np.hypot(ud, vd) / (2 * a * h)) ** (1.0 / n)

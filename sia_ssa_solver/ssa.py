@@ -320,14 +320,22 @@ def minimise(F, w, load, options: SSAOptions, start: float, ice_cells: int, what
     return report
 
 
+def centred_slopes(usurf, dx: float, periodic: bool, background_slope=(0.0, 0.0)):
+    """Centred surface slopes (ds/dx, ds/dy) at the cell centres, dimensionless: wrapping on
+    a periodic grid, where the uniform ``background_slope`` is added; one-sided at the edges of
+    a closed grid (``glacier.fields.surface_slopes``), whose callers pass no background."""
+    usurf = np.asarray(usurf, dtype=float)
+    if not periodic:
+        return surface_slopes(usurf, dx)
+    sx = (np.roll(usurf, -1, 1) - np.roll(usurf, 1, 1)) / (2 * dx) + background_slope[0]
+    sy = (np.roll(usurf, -1, 0) - np.roll(usurf, 1, 0)) / (2 * dx) + background_slope[1]
+    return sx, sy
+
+
 def local_balance(thk, usurf, slidingco, dx, m, periodic, background_slope):
     """Sliding speed where friction alone balances the driving stress (m a-1): the start of
-    Newton without a guess. Slopes are centred (wrapping on periodic grids)."""
-    if periodic:
-        sx = (np.roll(usurf, -1, 1) - np.roll(usurf, 1, 1)) / (2 * dx) + background_slope[0]
-        sy = (np.roll(usurf, -1, 0) - np.roll(usurf, 1, 0)) / (2 * dx) + background_slope[1]
-    else:
-        sx, sy = surface_slopes(np.asarray(usurf, dtype=float), dx)
+    Newton without a guess. Slopes as ``centred_slopes``."""
+    sx, sy = centred_slopes(usurf, dx, periodic, background_slope)
     slope = np.hypot(sx, sy)
     c = np.broadcast_to(np.asarray(slidingco, dtype=float), np.shape(thk))
     with np.errstate(divide="ignore", invalid="ignore"):
