@@ -6,7 +6,7 @@ all samples together:
 - fidelity    = 1 - sum |u_emu - u_ref| / sum |u_ref|,
 - relative L2 = sqrt(sum |u_emu - u_ref|^2 / sum |u_ref|^2),
 
-with |.| the vector magnitude (DESIGN.md). Sums accumulate over batches, so a split of any
+with |.| the vector magnitude (docs/design.md). Sums accumulate over batches, so a split of any
 size is scored without holding it in memory.
 """
 

@@ -1,7 +1,7 @@
 """Benchmark of the full-Stokes instructor; prints tables (run it, do not import it).
 
-1. The DESIGN.md baseline case, ISMIP-HOM A at L = 80 km on 16x16 columns, measured here: the
-   ``naive`` preset (5 layers, Newton from zero, a MUMPS LU at every Newton step; DESIGN.md
+1. The naive baseline case of docs/design.md, ISMIP-HOM A at L = 80 km on 16x16 columns, measured here: the
+   ``naive`` preset (5 layers, Newton from zero, a MUMPS LU at every Newton step; docs/design.md
    quotes 25 s) beside the default solver (Picard start, lagged LDL^T factorization) at 5 and at the default 3
    layers, and the vertical convergence (2, 3, 4, 5, 8 layers) that justifies 3.
 2. Cost growth: ISMIP-HOM A at L = 80 km on four meshes (16x more DOFs from first to last)
@@ -60,7 +60,7 @@ def print_baseline(rows):
     converged = rows[-1][1]["max_surface_speed"]
     print(f"ISMIP-HOM A, L = 80 km, {rows[0][1]['nx']}x{rows[0][1]['nx']} columns, "
           f"{rows[0][1]['ranks']} rank(s); speed-up against the naive solve measured here "
-          f"(DESIGN.md: 25 s); max speed error against 8 layers")
+          f"(docs/design.md: 25 s); max speed error against 8 layers")
     print(f"{'solver':<18} {'dofs':>7} {'picard':>6} {'newton':>6} {'krylov':>6} {'time s':>7} "
           f"{'speed-up':>8} {'max u':>7} {'err %':>6}")
     for label, r in rows:

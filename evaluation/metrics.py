@@ -1,4 +1,4 @@
-"""Fidelity and relative L2 error of velocity fields against a reference (DESIGN.md).
+"""Fidelity and relative L2 error of velocity fields against a reference (docs/design.md).
 
 Over the ice-covered cells (``thk`` > ``ICE_THRESHOLD`` m), for a vector field u (m a-1):
 

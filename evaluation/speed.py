@@ -2,7 +2,7 @@
 speed-ups, the time of whole transient runs, and the emulator's efficiency (achieved FLOP/s of
 inference against a same-machine sgemm rate).
 
-Timing protocol (DESIGN.md): batch 1, same state, same machine; one untimed warm-up call (form
+Timing protocol (docs/design.md): batch 1, same state, same machine; one untimed warm-up call (form
 compilation, graph tracing, caches), then the median of ``repeats`` timed calls
 (``time.perf_counter``, s). Cores and device are recorded with every row.
 """

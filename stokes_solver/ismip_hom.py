@@ -25,11 +25,14 @@ from glacier.constants import RHO_G
 from glacier.errors import InputError
 from stokes_solver import physics
 from stokes_solver.columns import Columns
-from stokes_solver.mesh import extrude, vertex_function, vertex_space
+from stokes_solver.mesh import extrude
 from stokes_solver.solver import StokesProblem, solve
 
-DEFAULT_NX = {"3d": 16, "flowline": 40}
-"""Default columns along x (and y) for 3-D (A, C) and flowline (B, D) runs."""
+DEFAULT_NX = {"3d": 32, "flowline": 160}
+"""Default columns along x (and y) for 3-D (A, C) and flowline (B, D) runs: with 16 and 40 the
+slow patches of A (its minimum speed 2-9 % above every FS model) and the maxima of B (up to
+0.07 % below) were not resolved; at 32 and 160, 3 layers, A and B lie inside the FS range
+(docs/stokes.md has the table)."""
 DEFAULT_NZ = 3
 """Default vertical layers: A at L = 80 km on 16 x 16 columns gives a maximum surface speed of
 86.69 / 86.32 / 86.25 / 86.23 / 86.22 m a-1 with 2 / 3 / 4 / 5 / 8 layers, so 3 layers are within
@@ -49,8 +52,8 @@ def build_problem(exp: str, length: float, nx: int, nz: int, refinement: float =
     mesh = extrude(base, nz, bed, lambda *X: -bed(*X), refinement)
     friction = None
     if exp in ("C", "D"):
-        Q1 = vertex_space(mesh)
-        beta2 = vertex_function(Q1, lambda x, y=None: geom.beta2(exp, x, length / 4 if y is None else y, length))
+        X = fd.SpatialCoordinate(mesh)
+        beta2 = geom.beta2(exp, X[0], X[1] if len(X) == 3 else length / 4, length, sin=fd.sin)
         friction = physics.Friction(beta2, 1.0)
     alpha = geom.slope_angle(exp)
     force = physics.body_force(len(fd.SpatialCoordinate(mesh)), slope_x=alpha)
@@ -80,7 +83,8 @@ def run_case(exp: str, length_km: float, nx: int | None = None, nz: int | None =
     """Run one experiment; return experiment, length_km, max/min/mean surface speed (m a-1,
     along y = L/4 for A/C, the flowline for B/D), dofs, newton_iterations, wall_time_s
     (mesh + solve, s) and the solver report. ``picard_steps``: see ``solver.solve`` (0 with
-    the ``naive`` preset reproduces DESIGN.md's baseline: Newton from zero, LU every step)."""
+    the ``naive`` preset reproduces the naive baseline of docs/design.md: Newton from zero,
+    LU every step)."""
     exp = exp.upper()
     if exp not in geom.EXPERIMENTS:
         raise InputError(f"unknown ISMIP-HOM experiment '{exp}'; use one of {geom.EXPERIMENTS}")

@@ -50,7 +50,7 @@ from stokes_solver.mesh import (WINDOW_SIDES, grid_lookup, ice_base_mesh, layer_
 from stokes_solver.solver import StokesProblem, solve
 
 MIN_THICKNESS = 1.0
-"""Thickness (m) above which a grid point holds ice (DESIGN.md's ice-covered cells)."""
+"""Thickness (m) above which a grid point holds ice (docs/design.md's ice-covered cells)."""
 
 MARGIN_THICKNESS = 1.0
 """Thickness (m) of the mesh at the ice-free corners of the meshed cells (the ice front)."""
@@ -66,8 +66,9 @@ class StokesModel:
     on a grown 200 m Aletsch window; none after the previous solution, nor with the naive
     preset); ``start``: how a
     solve without a usable previous solution begins, ``"lifted"`` (the guess's or the SIA's
-    velocities lifted to 3-D) or ``"rest"`` (u = 0, p = 0: DESIGN.md's naive baseline, with
-    ``solver="naive", picard_steps=0``).
+    velocities lifted to 3-D) or ``"rest"`` (u = 0, p = 0: the naive baseline of
+    docs/design.md, with ``solver="naive", picard_steps=0``); ``threads``: BLAS threads of the factorizations
+    (``solver.solve``; 1 suits one solve per core, as the data rules run them).
 
     ``guess`` (the evolution driver passes the previous snapshot's velocities): Newton starts
     from the model's previous 3-D solution when that was on the same grid and ice mask (the
@@ -81,6 +82,7 @@ class StokesModel:
     return_3d: bool = False
     picard_steps: int = 1
     start: str = "lifted"
+    threads: int = 1
     name: str = "stokes"
     _previous: dict | None = field(default=None, init=False, repr=False)
 
@@ -129,7 +131,8 @@ class StokesModel:
                 start = self._transfer(previous, setup, w0)
         newton_only = start.startswith("warm") or self.solver == "naive"
         w, report = solve(problem, self.solver, guess=w0,
-                          picard_steps=0 if newton_only else self.picard_steps)
+                          picard_steps=0 if newton_only else self.picard_steps,
+                          threads=self.threads)
         report["start"] = start
         report["mesh"] = "reused, layers moved" if same_mesh else "new"
         setup["solution"] = [f.dat.data_ro_with_halos.copy() for f in w.subfunctions]

@@ -35,7 +35,7 @@ def test_ismip_hom_b_80km_within_fs_ensemble():
     from stokes_solver.ismip_hom import run_case
 
     e = load_ensemble()[("B", 80)]
-    r = run_case("B", 80)  # default resolution: 40 columns, 3 layers; ~1 s solve
+    r = run_case("B", 80)  # default resolution: 160 columns, 3 layers; < 1 s solve
     # Margin: 2 standard deviations of the FS models (9 models; the spread comes from their
     # resolutions and discretisations, as does ours). B at 80 km converges under refinement
     # here to 94.79 m/a, so a 2-sigma band (+-1.9 m/a) is tight enough to catch a wrong

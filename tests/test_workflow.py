@@ -84,6 +84,7 @@ def test_small_dag_builds_both_stores(tmp_path):
         assert "samples per split: train 4, val 2, test 2" in text
         assert (tmp_path / "results" / "data" / f"{name}_samples.png").stat().st_size > 10_000
     assert list((tmp_path / "results" / "benchmarks" / "simulate").glob("*.tsv"))
+    _edits_rerun_only_their_stages(tmp_path, cfg)
     # a deleted run is regenerated alone: its geometry and the other runs are kept
     run = tmp_path / "results" / "runs" / "valley_1" / "growth" / "p0.nc"
     run.unlink()
@@ -93,6 +94,34 @@ def test_small_dag_builds_both_stores(tmp_path):
     counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
               if len(line.split()) == 2 and line.split()[1].isdigit()}
     assert counts["simulate"] == 1 and "geometry" not in counts
+
+
+def _dry_run_counts(tmp_path, config: dict) -> dict:
+    cfg = tmp_path / "edited.yaml"
+    cfg.write_text(yaml.safe_dump(config))
+    out = subprocess.run(SNAKEMAKE + ["all", "-n", "--configfile", str(cfg), "-s",
+                                      str(ROOT / "Snakefile"), "-d", str(tmp_path)],
+                         check=True, capture_output=True, text=True).stdout
+    return {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
+            if len(line.split()) == 2 and line.split()[1].isdigit()}
+
+
+def _edits_rerun_only_their_stages(tmp_path, cfg):
+    """A training and an evaluation key edited: training and scoring are scheduled, no
+    geometry, run or store (each rule sees only its slice of the config); a data key edited:
+    the runs and stores are."""
+    base = yaml.safe_load(cfg.read_text())
+    edited = copy.deepcopy(base)
+    edited["training"]["epochs"] += 1
+    edited.setdefault("evaluation", {})["speed_repeats"] = 5
+    counts = _dry_run_counts(tmp_path, edited)
+    assert counts["train"] == 2 and counts["score"] == 2
+    assert not {"geometry", "simulate", "assemble"} & set(counts), counts
+    edited = copy.deepcopy(base)
+    edited["simulation"]["years"] += 5
+    counts = _dry_run_counts(tmp_path, edited)
+    runs = len(list((tmp_path / "results" / "runs").glob("*/*/*.nc")))
+    assert counts["simulate"] == runs and counts["assemble"] == 2, counts
 
 
 def test_killed_run_resumes_to_a_valid_dataset(tmp_path):

@@ -1,3 +1,9 @@
+DATA_KEYS = ("seed", "grid", "domains", "splits", "climates", "parameters", "instructors",
+             "driver", "simulation")
+"""The config keys that define the data: the stores record them (and only them) as provenance,
+so an edit of a training or evaluation key leaves the stores, and the runs, up to date."""
+DATA_CONFIG = {key: config[key] for key in DATA_KEYS if key in config}
+
 RUNS = expand(
     f"{RESULTS}/runs/{{domain}}/{{climate}}/p{{sample}}.nc",
     domain=DOMAINS,
@@ -14,7 +20,7 @@ rule assemble:
     output:
         directory(f"{RESULTS}/data/{{instructor}}.zarr"),
     params:
-        config=config,
+        data=DATA_CONFIG,
     log:
         f"{RESULTS}/logs/assemble/{{instructor}}.log",
     benchmark:

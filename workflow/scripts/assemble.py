@@ -8,7 +8,7 @@ from glacier.provenance import provenance
 
 sm = snakemake  # noqa: F821
 log = log_to_file(sm.log[0])
-config = sm.params.config
+config = sm.params.data  # the data's slice of the config (rule assemble)
 instructor = sm.wildcards.instructor
 runs = {}
 for path in map(Path, sm.input):
