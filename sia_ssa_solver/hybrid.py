@@ -140,9 +140,14 @@ def _sia_guess(thk, usurf, arrhenius, dx, periodic, background_slope, n, cap):
 def solve_hybrid(thk, usurf, arrhenius, slidingco, dx: float, *, m: float = WEERTMAN_M,
                  sliding: bool = True, periodic: bool = False, background_slope=(0.0, 0.0),
                  guess=None, guess_at_corners: bool = False,
-                 options: HybridOptions = HybridOptions(), n: float = GLEN_N):
+                 options: HybridOptions = HybridOptions(), n: float = GLEN_N,
+                 kept: dict | None = None):
     """Minimise J on a cell-centred grid of spacing ``dx`` (m); arguments as in
     ``sia_ssa_solver.ssa.solve_ssa``, ``guess`` a pair ((u_b, v_b), (u_d, v_d)) in m a-1.
+    ``kept``: a dict in which a solve leaves its mesh, fields, forms and nonlinear solver; the
+    next solve with the same grid, ice mask and settings only writes its fields into them
+    (``report["setup"]`` says ``kept`` or ``new``), which spares the mesh and form building of
+    every snapshot of a run.
 
     Returns (fields, report): cell-centred ``ub, vb, ud, vd`` (m a-1, zero off the ice) and a
     dict as solve_ssa's plus ``corners`` (the nodal values for an exact warm start) and the
@@ -160,34 +165,36 @@ def solve_hybrid(thk, usurf, arrhenius, slidingco, dx: float, *, m: float = WEER
                         "dofs": 0, "ice_cells": 0, "solver": None, "corners": None,
                         **validity(thk, usurf, arrhenius, zero, zero, dx, ice, n,
                                    periodic, background_slope)}
-    grid = GridMesh(nx, ny, dx, mask=ice, periodic=periodic)
-    H = grid.cell_function(thk, "thk")
+    key = (nx, ny, dx, periodic, sliding, m, n, options, tuple(background_slope), ice.tobytes())
+    reuse = kept is not None and kept.get("key") == key
+    setup = kept if reuse else _setup(key, ice)
+    if kept is not None and not reuse:
+        kept.clear()
+        kept.update(setup)
+        setup = kept
+    grid, w = setup["grid"], setup["w"]
+    grid.cell_function(thk, "thk", out=setup["thk"])
     # corner surface and thickness from the ice cells alone: a margin cell keeps its own surface
     # up to its edge, and the front term carries its cliff (averaging in the ice-free
     # neighbours' surface would add the cliff's push a second time, as a driving stress)
-    s = grid.corner_function(np.asarray(usurf, dtype=float), "usurf", weights=ice)
-    Hc = grid.corner_function(thk, "thk_corners", weights=ice)
-    A = grid.cell_function(arrhenius, "arrhenius")
-    c = grid.cell_function(slidingco, "slidingco")
+    grid.corner_function(np.asarray(usurf, dtype=float), "usurf", weights=ice,
+                         out=setup["usurf"])
+    grid.corner_function(thk, "thk_corners", weights=ice, out=setup["thk_corners"])
+    grid.cell_function(arrhenius, "arrhenius", out=setup["arrhenius"])
+    grid.cell_function(slidingco, "slidingco", out=setup["slidingco"])
     if guess is None:
         cap = START_SPEED_CAP
         guess_d = _sia_guess(thk, usurf, arrhenius, dx, periodic, background_slope, n, cap)
         guess_b = (_capped(local_balance(thk, usurf, slidingco, dx, m, periodic,
                                          background_slope), cap) if sliding else (zero, zero))
         guess, guess_at_corners = (guess_b, guess_d), False
-    if sliding:
-        W = MixedFunctionSpace([grid.V, grid.V])
-        w = Function(W, name="velocity")
-        w.subfunctions[0].assign(grid.velocity_function(*guess[0], at_corners=guess_at_corners))
-        w.subfunctions[1].assign(grid.velocity_function(*guess[1], at_corners=guess_at_corners))
-        ub, ud = split(w)
-    else:
-        W = grid.V
-        w = grid.velocity_function(*guess[1], at_corners=guess_at_corners)
-        ub, ud = None, w
-    J, load = action(ub, ud, H, s, A, c, m, options, background_slope, n, thk_corners=Hc)
-    F = derivative(J, w, TestFunction(W))
-    report = minimise(F, w, load, options, start, int(ice.sum()), "hybrid")
+    targets = w.subfunctions if sliding else (None, w)
+    for target, values in zip(targets, guess):
+        if target is not None:
+            target.assign(grid.velocity_function(*values, at_corners=guess_at_corners))
+    report = minimise(setup["residual"], w, setup["load"], options, start, int(ice.sum()),
+                      "hybrid", kept=setup)
+    report["setup"] = "kept" if reuse else "new"
     parts = w.subfunctions if sliding else (None, w)
     ud_g, vd_g = grid.to_grid(parts[1])
     corner_d = grid.corner_values(parts[1])
@@ -201,6 +208,28 @@ def solve_hybrid(thk, usurf, arrhenius, slidingco, dx: float, *, m: float = WEER
     report.update(validity(thk, usurf, arrhenius, ud_g, vd_g, dx, ice, n, periodic,
                            background_slope))
     return dict(ub=ub_g, vb=vb_g, ud=ud_g, vd=vd_g), report
+
+
+def _setup(key: tuple, ice) -> dict:
+    """For the grid and settings of ``key`` (see ``solve_hybrid``) and the ice mask ``ice``: the
+    mesh of the ice cells, the Functions of the grid fields (values written by the caller), the
+    unknown ``w`` (u_b and u_d, or u_d alone on a frozen bed) and the residual and load forms of
+    the action."""
+    nx, ny, dx, periodic, sliding, m, n, options, background_slope, _ = key
+    grid = GridMesh(nx, ny, dx, mask=ice, periodic=periodic)
+    setup = {"grid": grid, "thk": Function(grid.Q0, name="thk"),
+             "usurf": Function(grid.Q1, name="usurf"),
+             "thk_corners": Function(grid.Q1, name="thk_corners"),
+             "arrhenius": Function(grid.Q0, name="arrhenius"),
+             "slidingco": Function(grid.Q0, name="slidingco")}
+    space = MixedFunctionSpace([grid.V, grid.V]) if sliding else grid.V
+    w = Function(space, name="velocity")
+    ub, ud = split(w) if sliding else (None, w)
+    J, load = action(ub, ud, setup["thk"], setup["usurf"], setup["arrhenius"],
+                     setup["slidingco"], m, options, background_slope, n,
+                     thk_corners=setup["thk_corners"])
+    setup.update(key=key, w=w, load=load, residual=derivative(J, w, TestFunction(space)))
+    return setup
 
 
 def _capped(uv, cap):

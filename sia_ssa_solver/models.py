@@ -9,7 +9,8 @@
 
 Solves are warm-started from ``guess`` (e.g. the previous snapshot): from the model's own last
 nodal (Q1) solution when ``guess`` is the output of its last call, else from the cell-centred
-values averaged to the corners. Firedrake is imported only at the first solve.
+values averaged to the corners. The hybrid keeps its mesh, forms and Newton solver for the next
+solve on the same ice mask. Firedrake is imported only at the first solve.
 """
 
 import logging
@@ -99,6 +100,9 @@ class HybridModel:
     sliding: bool = True
     options: object = None
     _last: tuple | None = field(default=None, init=False, repr=False)
+    _kept: dict = field(default_factory=dict, init=False, repr=False)
+    """The mesh, forms and Newton solver of the last solve, reused while the grid, the ice mask
+    and the settings stay the same (``solve_hybrid``'s ``kept``)."""
 
     def velocity(self, state: xr.Dataset, guess: xr.Dataset | None = None) -> xr.Dataset:
         from sia_ssa_solver.hybrid import HybridOptions, solve_hybrid
@@ -116,7 +120,8 @@ class HybridModel:
                                    state.arrhenius.values, state.slidingco.values,
                                    grid_spacing(state), m=self.friction_exponent,
                                    sliding=self.sliding, guess=start,
-                                   guess_at_corners=at_corners, options=options)
+                                   guess_at_corners=at_corners, options=options,
+                                   kept=self._kept)
         corners = report.pop("corners")
         ub, vb, ud, vd = out["ub"], out["vb"], out["ud"], out["vd"]
         self._last = None if corners is None else ((ub, vb, ub + ud, vb + vd), corners)

@@ -141,18 +141,20 @@ class GridMesh:
         j = np.floor(xy[:, 1] / self.dx).astype(int) % self.ny
         return j, i
 
-    def cell_function(self, values, name: str) -> Function:
-        """DG0 function of cell-centred grid values (or a constant)."""
-        f = Function(self.Q0, name=name)
+    def cell_function(self, values, name: str, out: Function | None = None) -> Function:
+        """DG0 function of cell-centred grid values (or a constant), written into ``out`` when
+        given."""
+        f = Function(self.Q0, name=name) if out is None else out
         values = np.broadcast_to(np.asarray(values, dtype=float), (self.ny, self.nx))
         f.dat.data_with_halos[:] = values[self.cells]
         return f
 
-    def corner_function(self, values, name: str, weights=None) -> Function:
+    def corner_function(self, values, name: str, weights=None,
+                        out: Function | None = None) -> Function:
         """Q1 function whose corner values are the four-cell averages of grid ``values``, or
         their ``weights``-weighted averages (e.g. over the ice cells only; every corner of the
-        mesh touches a cell of positive weight)."""
-        f = Function(self.Q1, name=name)
+        mesh touches a cell of positive weight), written into ``out`` when given."""
+        f = Function(self.Q1, name=name) if out is None else out
         values = np.asarray(values, dtype=float)
         if weights is None:
             corners = corner_average(values, self.periodic)
@@ -287,19 +289,27 @@ def solve_ssa(thk, usurf, arrhenius, slidingco, dx: float, *, m: float = WEERTMA
 
 
 def minimise(F, w, load, options: SSAOptions, start: float, ice_cells: int, what: str,
-             bcs=()) -> dict:
+             bcs=(), kept: dict | None = None) -> dict:
     """Newton on the residual ``F`` of an action in ``w`` (updated in place) until the residual
     falls below ``options.rtol`` times the norm of the ``load`` form's derivative; the report
     (converged, snes_reason, iterations, residual norms, tolerance, wall time since the
-    ``perf_counter`` value ``start``, DOFs, ``ice_cells``, solver). Raises SolverError naming
-    ``what`` with the report if Newton fails."""
+    ``perf_counter`` value ``start``, DOFs, ``ice_cells``, solver). ``kept``: a dict that holds
+    the nonlinear solver (and the load's residual form) for the next call with the same forms,
+    whose coefficients the caller has updated in place. Raises SolverError naming ``what`` with
+    the report if Newton fails."""
+    kept = {} if kept is None else kept
     space = w.function_space()
-    load_norm = assemble(derivative(load, w, TestFunction(space))).dat.norm
+    if "load_residual" not in kept:
+        kept["load_residual"] = derivative(load, w, TestFunction(space))
+    load_norm = assemble(kept["load_residual"]).dat.norm
     dofs = space.dim()
     params, solver_name = snes_parameters(options, dofs, options.rtol * load_norm)
-    problem = NonlinearVariationalProblem(F, w, bcs=list(bcs), J=derivative(F, w))
-    solver = NonlinearVariationalSolver(problem, solver_parameters=params)
+    if "solver" not in kept:
+        problem = NonlinearVariationalProblem(F, w, bcs=list(bcs), J=derivative(F, w))
+        kept["solver"] = NonlinearVariationalSolver(problem, solver_parameters=params)
+    solver = kept["solver"]
     snes = solver.snes
+    snes.setTolerances(atol=options.rtol * load_norm)
     snes.setConvergenceHistory()
     try:
         solver.solve()

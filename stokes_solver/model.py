@@ -62,13 +62,13 @@ class StokesModel:
     ``refinement`` >= 1 packs them towards the bed; ``solver``: auto, direct or scalable;
     ``sliding``: Weertman sliding with ``slidingco`` (else no slip); ``return_3d``: also
     return the 3-D velocity ``uvel``, ``vvel``, ``wvel`` (zeta, y, x) at the column nodes;
-    ``picard_steps``: frozen-viscosity steps after a lifted start (one saves ~2 Newton steps
-    on a grown 200 m Aletsch window; none after the previous solution, nor with the naive
-    preset); ``start``: how a
-    solve without a usable previous solution begins, ``"lifted"`` (the guess's or the SIA's
-    velocities lifted to 3-D) or ``"rest"`` (u = 0, p = 0: the naive baseline of
-    docs/design.md, with ``solver="naive", picard_steps=0``); ``threads``: BLAS threads of the factorizations
-    (``solver.solve``; 1 suits one solve per core, as the data rules run them).
+    ``picard_steps``: frozen-viscosity steps after a lifted start (none after the previous
+    solution, nor with the naive preset; docs/stokes.md compares one and two);
+    ``start``: how a solve without a usable previous solution begins, ``"lifted"`` (the
+    guess's or the SIA's velocities lifted to 3-D) or ``"rest"`` (u = 0, p = 0: the naive
+    baseline of docs/design.md, with ``solver="naive", picard_steps=0``); ``threads``: BLAS
+    threads of the factorizations (``solver.solve``; 1 suits one solve per core, as the data
+    rules run them).
 
     ``guess`` (the evolution driver passes the previous snapshot's velocities): Newton starts
     from the model's previous 3-D solution when that was on the same grid and ice mask (the
