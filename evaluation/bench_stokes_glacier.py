@@ -25,19 +25,13 @@ import datetime
 import platform
 import resource
 import sys
-import time
 
 import numpy as np
 
 
-def solve(model, state, guess=None):
-    start = time.perf_counter()
-    vel = model.velocity(state, guess=guess)
-    return vel, time.perf_counter() - start
-
-
 def rows(bed: str, threads: int) -> list[dict]:
     from evaluation.bench_instructors import glacier
+    from evaluation.score import timed_velocity as solve
     from glacier.flow import flow_model_from_spec
     from stokes_solver import solver
 

@@ -166,13 +166,13 @@ def solve_hybrid(thk, usurf, arrhenius, slidingco, dx: float, *, m: float = WEER
                         **validity(thk, usurf, arrhenius, zero, zero, dx, ice, n,
                                    periodic, background_slope)}
     key = (nx, ny, dx, periodic, sliding, m, n, options, tuple(background_slope), ice.tobytes())
-    reuse = kept is not None and kept.get("key") == key
-    setup = kept if reuse else _setup(key, ice)
-    if kept is not None and not reuse:
-        kept.clear()
-        kept.update(setup)
-        setup = kept
+    setup = {} if kept is None else kept
+    reuse = setup.get("key") == key
+    if not reuse:
+        setup.clear()
+        setup.update(_setup(key, ice))
     grid, w = setup["grid"], setup["w"]
+    parts = w.subfunctions if sliding else (None, w)
     grid.cell_function(thk, "thk", out=setup["thk"])
     # corner surface and thickness from the ice cells alone: a margin cell keeps its own surface
     # up to its edge, and the front term carries its cliff (averaging in the ice-free
@@ -188,14 +188,12 @@ def solve_hybrid(thk, usurf, arrhenius, slidingco, dx: float, *, m: float = WEER
         guess_b = (_capped(local_balance(thk, usurf, slidingco, dx, m, periodic,
                                          background_slope), cap) if sliding else (zero, zero))
         guess, guess_at_corners = (guess_b, guess_d), False
-    targets = w.subfunctions if sliding else (None, w)
-    for target, values in zip(targets, guess):
+    for target, values in zip(parts, guess):
         if target is not None:
             target.assign(grid.velocity_function(*values, at_corners=guess_at_corners))
     report = minimise(setup["residual"], w, setup["load"], options, start, int(ice.sum()),
                       "hybrid", kept=setup)
     report["setup"] = "kept" if reuse else "new"
-    parts = w.subfunctions if sliding else (None, w)
     ud_g, vd_g = grid.to_grid(parts[1])
     corner_d = grid.corner_values(parts[1])
     if sliding:

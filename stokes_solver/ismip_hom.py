@@ -50,13 +50,13 @@ def build_problem(exp: str, length: float, nx: int, nz: int, refinement: float =
         return geom.bed(exp, x, y, length) - geom.surface(exp, x, y)
 
     mesh = extrude(base, nz, bed, lambda *X: -bed(*X), refinement)
+    X = fd.SpatialCoordinate(mesh)
     friction = None
     if exp in ("C", "D"):
-        X = fd.SpatialCoordinate(mesh)
         beta2 = geom.beta2(exp, X[0], X[1] if len(X) == 3 else length / 4, length, sin=fd.sin)
         friction = physics.Friction(beta2, 1.0)
     alpha = geom.slope_angle(exp)
-    force = physics.body_force(len(fd.SpatialCoordinate(mesh)), slope_x=alpha)
+    force = physics.body_force(len(X), slope_x=alpha)
     tau = RHO_G * geom.THICKNESS * np.sin(alpha)
     return StokesProblem(mesh, fd.Constant(geom.ARRHENIUS), force, friction=friction,
                          stress_scale=tau)

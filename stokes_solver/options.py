@@ -16,8 +16,8 @@ Two presets for the linear solves inside Newton's method:
 
 ``naive``
     The naive baseline of docs/design.md, kept to measure speed-ups against: Firedrake's
-    default direct solve, a fresh MUMPS LU at every Newton step (no Krylov iterations); ``solver.solve`` with
-    ``picard_steps=0`` starts it from zero. Never chosen by ``"auto"``.
+    default direct solve, a fresh MUMPS LU at every Newton step (no Krylov iterations);
+    ``solver.solve`` with ``picard_steps=0`` starts it from zero. Never chosen by ``"auto"``.
 
 ``solver_parameters(preset, dofs, sliding)`` resolves ``"auto"``: direct up to
 ``AUTO_DIRECT_MAX_DOFS`` degrees of freedom or when the bed slides, scalable above.
@@ -111,8 +111,8 @@ NAIVE = {"mat_type": "aij", "ksp_type": "preonly", "pc_type": "lu",
          "pc_factor_mat_solver_type": "mumps", "mat_mumps_icntl_14": 200, "mat_mumps_icntl_7": 4}
 """Firedrake's own default direct solve (MUMPS LU, 200 % workspace) with the PORD ordering, the
 one the Debian MUMPS used when the baseline's 25 s (docs/design.md) was measured. On 2 ranks it
-is the fastest ordering for this recipe (16x16x5 ISMIP-HOM A: 21.1 s, against 28.6 s with the default choice
-of the PT-SCOTCH build; on 1 rank 25.2-28.3 s against 25.7 s, within the run-to-run spread),
+is the fastest ordering for this recipe (16x16x5 ISMIP-HOM A: 21.1 s, against 28.6 s with the
+default choice of the PT-SCOTCH build; on 1 rank 25.2-28.3 s against 25.7 s, within the run-to-run spread),
 so our build does not slow the baseline down."""
 
 PRESETS = {"direct": DIRECT, "scalable": SCALABLE, "naive": NAIVE}

@@ -12,8 +12,9 @@ strength at ``SLIDING_SCALE``; then Newton with a line search on the full Glen /
 problem until the residual falls below LOAD_TOLERANCE times the gravity load
 (options.NEWTON), or the Newton direction moves no velocity by more than UPDATE_TOLERANCE or
 UPDATE_RTOL times the largest speed (all presets but ``naive``). Picard and Newton steps are
-iterations of one PETSc SNES that switches its Jacobian form (``StokesProblem.stepping_jacobian``), so a solve allocates one
-matrix and, with ``direct``, analyses its sparsity for the factorization once.
+iterations of one PETSc SNES that switches its Jacobian form
+(``StokesProblem.stepping_jacobian``), so a solve allocates one matrix and, with ``direct``,
+analyses its sparsity for the factorization once.
 """
 
 import ctypes
