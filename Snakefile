@@ -1,6 +1,8 @@
 # icebench: topographies -> transient runs with the instructors -> Zarr training sets ->
 # CNN emulators (MLflow) -> scores, speed-ups, summary -> published emulator library.
 # Run: snakemake --cores 2  (config/config.yaml, the small embedded default)
+import os
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -11,9 +13,12 @@ if not config:  # --configfile replaces the default instead of merging into it
     configfile: "config/config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+validate(config, "glacier/resources/config.schema.yaml")  # also fills in the schema's defaults
 
 RESULTS = config["results_dir"]
+DATA = os.path.expanduser(config["data_dir"] or RESULTS)
+"""Where the geometries, runs/ and the stores (data/) go: the config's data_dir, which may lie
+outside the work tree, or results_dir."""
 DOMAINS = sorted(config["domains"])
 CLIMATES = sorted(config["climates"])
 SAMPLES = list(range(config["parameters"]["samples"]))

@@ -1,14 +1,47 @@
-"""``GlacierBatches``: a keras.utils.PyDataset of (inputs, targets) batches from a store."""
+"""``GlacierBatches``: a keras.utils.PyDataset of (inputs, targets) batches from a store, made
+by ``make_batches`` for one split."""
 
 import numpy as np
 import keras
+import xarray as xr
 
+from glacier.dataset import open_store
+from glacier.errors import InputError
 from emulator.augment import allowed_transforms, transform
-from emulator.data import crop_window, epoch_order, read_samples, store_chunk
+from emulator.data import read_samples, split_indices
 
 
 IN_MEMORY_MB = 2048.0
 """Largest split (MiB of float32 inputs and targets) kept in memory and shuffled globally."""
+
+
+def crop_window(field: np.ndarray, size: int, threshold: float, rng: np.random.Generator
+                ) -> tuple[slice, slice]:
+    """A size x size window (clipped to the grid) centred on a random cell where ``field``
+    (y, x) exceeds ``threshold`` (e.g. an ice mask and 0.5), or anywhere if none does."""
+    ny, nx = field.shape
+    hy, hx = min(size, ny), min(size, nx)
+    cells = np.argwhere(field > threshold)
+    cy, cx = cells[rng.integers(len(cells))] if len(cells) else (rng.integers(ny), rng.integers(nx))
+    y0 = int(np.clip(cy - hy // 2, 0, ny - hy))
+    x0 = int(np.clip(cx - hx // 2, 0, nx - hx))
+    return slice(y0, y0 + hy), slice(x0, x0 + hx)
+
+
+def epoch_order(chunk_of: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Positions 0..n-1 shuffled by chunk: chunks in random order, samples shuffled within
+    each chunk, so consecutive positions share a chunk. ``chunk_of[i]``: chunk of position i."""
+    order = []
+    for c in rng.permutation(np.unique(chunk_of)):
+        members = np.nonzero(chunk_of == c)[0]
+        order.extend(rng.permutation(members))
+    return np.asarray(order, dtype=int)
+
+
+def store_chunk(data: xr.Dataset) -> int:
+    """Samples per chunk of the store (1 when not chunked)."""
+    chunks = data.thk.chunks
+    return int(chunks[0][0]) if chunks else 1
 
 
 class GlacierBatches(keras.utils.PyDataset):
@@ -75,3 +108,16 @@ class GlacierBatches(keras.utils.PyDataset):
             x = np.stack([transform(s, self.inputs, k) for s, k in zip(x, ks)])
             y = np.stack([transform(s, [*self.outputs, "icemask"], k) for s, k in zip(y, ks)])
         return x, y
+
+
+def make_batches(store, split: str, inputs: list[str], outputs: list[str], batch_size: int,
+                 patch_size: int | None = None, augment: bool = False, shuffle: bool = False,
+                 seed: int = 0, ice_threshold: float = 1.0, **kwargs):
+    """A ``GlacierBatches`` PyDataset (see there) over one split of ``store`` (a path or
+    an opened store). ``kwargs`` go to PyDataset (workers, use_multiprocessing)."""
+    data = store if isinstance(store, xr.Dataset) else open_store(store)
+    idx = split_indices(data, split)
+    if len(idx) == 0:
+        raise InputError(f"the {split} split of the store is empty")
+    return GlacierBatches(data, idx, inputs, outputs, batch_size, patch_size, augment,
+                          shuffle, seed, ice_threshold, **kwargs)

@@ -1,7 +1,9 @@
 """Training configuration: defaults, loading from YAML/JSON, validation.
 
-Every key has a default, so an empty config trains the paper's baseline CNN. Units: lengths
-in m (``ice_threshold``), velocities in m a-1; ``scales`` in each field's units.
+The keys are those of the config schema's ``training`` section
+(glacier/resources/config.schema.yaml), and so are their defaults: every key but
+``tracking_uri`` has one there, so an empty config trains the paper's baseline CNN. Units:
+lengths in m (``ice_threshold``), velocities in m a-1; ``scales`` in each field's units.
 """
 
 import dataclasses
@@ -10,10 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from glacier.errors import InputError
-from glacier.fields import VELOCITY_FIELDS
+from glacier.schema import defaults
 from emulator.tracking import DEFAULT_TRACKING_URI
 
-DEFAULT_INPUTS = ("thk", "slopsurfx", "slopsurfy", "arrhenius", "slidingco")
+
+def _default(key: str):
+    """A dataclass field whose default is the schema's default of training key ``key``."""
+    return field(default_factory=lambda: defaults("training")[key])
 
 
 @dataclass
@@ -32,28 +37,28 @@ class TrainConfig:
     mlflow: log the run to ``tracking_uri`` (one experiment per instructor).
     """
 
-    architecture: str = "cnn"
-    model: dict = field(default_factory=dict)
-    inputs: list = field(default_factory=lambda: list(DEFAULT_INPUTS))
-    outputs: list = field(default_factory=lambda: list(VELOCITY_FIELDS))
-    scales: dict = field(default_factory=dict)
-    loss: str = "mse"
-    field_weights: dict = field(default_factory=dict)
-    ice_threshold: float = 1.0
-    batch_size: int = 8
-    patch_size: int | None = 32
-    augment: bool = True
-    epochs: int = 100
-    learning_rate: float = 1e-3
-    lr_schedule: str = "cosine"
-    min_lr_fraction: float = 0.01
-    patience: int = 10
-    seed: int = 0
-    deterministic: bool = True
-    workers: int = 1
-    mlflow: bool = True
+    architecture: str = _default("architecture")
+    model: dict = _default("model")
+    inputs: list = _default("inputs")
+    outputs: list = _default("outputs")
+    scales: dict = _default("scales")
+    loss: str = _default("loss")
+    field_weights: dict = _default("field_weights")
+    ice_threshold: float = _default("ice_threshold")
+    batch_size: int = _default("batch_size")
+    patch_size: int | None = _default("patch_size")
+    augment: bool = _default("augment")
+    epochs: int = _default("epochs")
+    learning_rate: float = _default("learning_rate")
+    lr_schedule: str = _default("lr_schedule")
+    min_lr_fraction: float = _default("min_lr_fraction")
+    patience: int = _default("patience")
+    seed: int = _default("seed")
+    deterministic: bool = _default("deterministic")
+    workers: int = _default("workers")
+    mlflow: bool = _default("mlflow")
     tracking_uri: str = DEFAULT_TRACKING_URI
-    register: bool = True
+    register: bool = _default("register")
 
     def __post_init__(self):
         from emulator.zoo import ARCHITECTURES

@@ -1,11 +1,12 @@
-"""Reading the training datasets: per-instructor Zarr stores (format_version 1) as batches.
+"""Reading the training datasets: per-instructor Zarr stores (format_version 1), sample by sample.
 
 The store (see glacier.dataset) holds float32 fields on dims (sample, y, x): the inputs
 ``thk, usurf, topg, slopsurfx, slopsurfy, arrhenius, slidingco, icemask`` and the outputs
 ``ubar ... vvelbase`` (m a-1), the per-sample coordinates ``domain, climate, time (a), split,
 dx (m)`` and the attributes ``instructor``, ``normalisation`` ({field: {mean, std}} over the
-train split) and ``content_hash``. It is opened lazily (dask over zarr); a batch reads only
-the samples it needs, and batches follow the store's chunks so each reads one or two chunks.
+train split) and ``content_hash``. It is opened lazily (dask over zarr); ``read_samples``
+reads only the samples asked for, and the batches of ``emulator.batches`` follow the store's
+chunks so each reads one or two chunks.
 
 The model's input channels are store fields plus, optionally, ``dx``: the grid spacing (m)
 as a constant field.
@@ -14,7 +15,6 @@ as a constant field.
 import numpy as np
 import xarray as xr
 
-from glacier.dataset import open_store
 from glacier.errors import InputError
 from emulator.manifest import GRID_SPACING
 
@@ -83,47 +83,3 @@ def read_samples(data: xr.Dataset, idx: np.ndarray, inputs: list[str], outputs: 
     mask = (block.thk.values > ice_threshold).astype(np.float32)
     y = np.stack([*(field(f) for f in outputs), mask], axis=-1)[undo]
     return x.astype(np.float32), y.astype(np.float32)
-
-
-def crop_window(field: np.ndarray, size: int, threshold: float, rng: np.random.Generator
-                ) -> tuple[slice, slice]:
-    """A size x size window (clipped to the grid) centred on a random cell where ``field``
-    (y, x) exceeds ``threshold`` (e.g. an ice mask and 0.5), or anywhere if none does."""
-    ny, nx = field.shape
-    hy, hx = min(size, ny), min(size, nx)
-    cells = np.argwhere(field > threshold)
-    cy, cx = cells[rng.integers(len(cells))] if len(cells) else (rng.integers(ny), rng.integers(nx))
-    y0 = int(np.clip(cy - hy // 2, 0, ny - hy))
-    x0 = int(np.clip(cx - hx // 2, 0, nx - hx))
-    return slice(y0, y0 + hy), slice(x0, x0 + hx)
-
-
-def epoch_order(chunk_of: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Positions 0..n-1 shuffled by chunk: chunks in random order, samples shuffled within
-    each chunk, so consecutive positions share a chunk. ``chunk_of[i]``: chunk of position i."""
-    order = []
-    for c in rng.permutation(np.unique(chunk_of)):
-        members = np.nonzero(chunk_of == c)[0]
-        order.extend(rng.permutation(members))
-    return np.asarray(order, dtype=int)
-
-
-def store_chunk(data: xr.Dataset) -> int:
-    """Samples per chunk of the store (1 when not chunked)."""
-    chunks = data.thk.chunks
-    return int(chunks[0][0]) if chunks else 1
-
-
-def make_batches(store, split: str, inputs: list[str], outputs: list[str], batch_size: int,
-                 patch_size: int | None = None, augment: bool = False, shuffle: bool = False,
-                 seed: int = 0, ice_threshold: float = 1.0, **kwargs):
-    """A ``GlacierBatches`` PyDataset (see there) over one split of ``store`` (a path or
-    an opened store). ``kwargs`` go to PyDataset (workers, use_multiprocessing)."""
-    from emulator.batches import GlacierBatches
-
-    data = store if isinstance(store, xr.Dataset) else open_store(store)
-    idx = split_indices(data, split)
-    if len(idx) == 0:
-        raise InputError(f"the {split} split of the store is empty")
-    return GlacierBatches(data, idx, inputs, outputs, batch_size, patch_size, augment,
-                          shuffle, seed, ice_threshold, **kwargs)

@@ -12,12 +12,12 @@ size is scored without holding it in memory.
 
 import numpy as np
 
-from evaluation.metrics import PAIRS, add_sums, masked_error_sums, scores
+from glacier.metrics import PAIRS, add_sums, masked_error_sums, scores
 
 
 class FidelityAccumulator:
     """Accumulates the sums of the fidelity and relative-L2 scores over batches (the sums and
-    scores of evaluation.metrics, so training and evaluation share one definition)."""
+    scores of glacier.metrics, so training and evaluation share one definition)."""
 
     def __init__(self, outputs: list[str]):
         self.outputs = list(outputs)

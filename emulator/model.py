@@ -2,8 +2,9 @@
 
 ``EmulatorFlowModel.load(path)`` takes a published bundle directory (``manifest.json`` +
 ``model.keras``), a training output directory (``training.json`` + ``model.keras``) or a
-``.keras`` file next to either. Registered as the flow model ``emulator`` (option ``path``,
-or ``instructor`` and ``library`` for the newest published emulator of an instructor).
+``.keras`` file next to either. ``load_flow_model`` is the flow model ``emulator`` (its entry
+point in pyproject.toml; option ``path``, or ``instructor`` and ``library`` for the newest
+published emulator of an instructor).
 """
 
 import logging
@@ -25,15 +26,16 @@ log = logging.getLogger("icebench")
 
 
 COMPANION_LIBRARY = Path(__file__).resolve().parent.parent / "library"
-"""The emulator library shipped in the repository (trained by ``config/library.yaml``)."""
+"""The emulator library shipped in the repository (trained by ``config/library.yaml``), found
+from this package's location."""
 
 
 def default_library() -> Path:
-    """Where ``emulator:<instructor>`` looks: ``$ICEBENCH_LIBRARY`` if set, else ``library/``
-    in the working directory if it exists, else the repository's companion library."""
+    """Where ``emulator:<instructor>`` looks: ``$ICEBENCH_LIBRARY`` if set, else the
+    repository's companion library, whatever the working directory."""
     if os.environ.get("ICEBENCH_LIBRARY"):
         return Path(os.environ["ICEBENCH_LIBRARY"])
-    return Path("library") if Path("library").is_dir() else COMPANION_LIBRARY
+    return COMPANION_LIBRARY
 
 
 def latest_bundle(library, instructor: str) -> Path:

@@ -5,7 +5,8 @@
 - ``model.keras``: the full model (physical inputs -> velocities in m a-1, scaling inside);
 - ``manifest.json``: see emulator.manifest (inputs/outputs with units and scales, validity,
   instructor settings, dataset hash, training config, val/test scores, code version, date);
-- ``MODEL_CARD.md`` and ``learning_curve.png``;
+- ``MODEL_CARD.md``, ``learning_curve.png`` and ``coverage.png`` (what the store covers: the
+  histograms of glacier/coverage.py per split and held-out glacier);
 - ``igm/<dx>/model.h5``, ``fieldin.dat``, ``fieldout.dat``: the IGM export (IGM's
   ``iceflow_v1`` layout: one folder per resolution in m; each ``.dat`` line is
   ``<field> <scale>``; IGM divides the inputs by their scales, runs ``model.h5`` and
@@ -18,6 +19,7 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
+from glacier.coverage import coverage_figure
 from glacier.dataset import open_store
 from glacier.errors import InputError
 from glacier.fields import FIELDS
@@ -27,6 +29,17 @@ from emulator.manifest import GRID_SPACING, MANIFEST, MANIFEST_VERSION, validate
 from emulator.metrics import PAIRS
 
 UNITS = {**{k: v.units for k, v in FIELDS.items()}, GRID_SPACING: "m"}
+
+
+def portable_path(path) -> str:
+    """``path`` as a manifest records it: relative to the working directory when it lies below
+    it (the workflow's ``results/``), else its name alone, never a machine's absolute path (the
+    content hash beside it identifies the data)."""
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.name
 
 
 def next_version(base: Path) -> str:
@@ -110,6 +123,9 @@ on any grid, at the resolution(s) it was trained on. Published {m['created']}, c
 ## Data
 Store hash `{m['dataset']['content_hash']}`, samples {m['dataset']['samples']} on a
 {m['dataset']['grid'][0]} x {m['dataset']['grid'][1]} grid; split by glacier (train / val / test).
+Coverage over the ice: thickness, surface slope, speed, A and c per split and per held-out glacier.
+
+![data coverage](coverage.png)
 
 ## Scores (fidelity = 1 - sum|u_emu - u_ref| / sum|u_ref| over thk > {m['ice_threshold_m']} m, vector magnitudes)
 ### Test split
@@ -169,6 +185,7 @@ def write_bundle(tmp: Path, train_dir: Path, model, store, summary: dict, versio
     tmp.mkdir()
     shutil.copy2(train_dir / "model.keras", tmp / "model.keras")
     shutil.copy2(train_dir / "learning_curve.png", tmp / "learning_curve.png")
+    coverage_figure(store, tmp / "coverage.png")
     in_scales = list(summary["input_scales"].values())
     out_scales = list(summary["output_scales"].values())
     ranges = summary["trained_ranges"]
@@ -183,8 +200,9 @@ def write_bundle(tmp: Path, train_dir: Path, model, store, summary: dict, versio
         "pad_multiple": pad_multiple(config["architecture"], config["model"]),
         "valid": {**ranges, "dx_tolerance": 0.01}, "out_of_range": "error",
         "ice_threshold_m": config["ice_threshold"],
-        "dataset": {"content_hash": summary["content_hash"], "store": summary["store"],
-                    "samples": summary["samples"], "grid": summary["grid"], **summary["dataset"]},
+        "dataset": {"content_hash": summary["content_hash"],
+                    "store": portable_path(summary["store"]), "samples": summary["samples"],
+                    "grid": summary["grid"], **summary["dataset"]},
         "training": {k: summary[k] for k in ("config", "epochs_run", "best_epoch",
                                              "stopped_early", "train_seconds", "backend")},
         "scores": {"test": test, "val": summary["val_scores"]},

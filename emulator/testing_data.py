@@ -50,5 +50,6 @@ def build_sia_store(path, domains: dict[str, str] | None = None, nx: int = 32, n
         run = sia_run(int(name.rsplit("_", 1)[-1]), nx, ny, resolution, years, interval, a, c)
         files[(name, "growth", 0)] = write_dataset(run, runs_dir / f"{name}.nc")
     data = assemble(files, "sia", domains, {"seed": seed, "config_hash": "testing",
-                                            "code_version": "testing"})
+                                            "code_version": "testing"},
+                    keep_border_ice=True)  # the valleys' heads stand on the border
     return write_store(data, path)

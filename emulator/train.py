@@ -19,7 +19,7 @@ from glacier.dataset import open_store
 from glacier.errors import InputError
 from glacier.provenance import code_version
 from emulator.config import TrainConfig, load_config
-from emulator.data import field_scales, make_batches, split_labels, trained_ranges
+from emulator.data import field_scales, split_labels, trained_ranges
 from emulator.metrics import FidelityAccumulator
 
 log = logging.getLogger("icebench")
@@ -57,6 +57,7 @@ def evaluate(model, data, split: str, inputs: list[str], outputs: list[str],
     """Fidelity and relative L2 error (see emulator.metrics) of ``model`` on whole glaciers
     of one split of an opened store, plus the split's sample count."""
     import keras
+    from emulator.batches import make_batches
 
     batches = make_batches(data, split, inputs, outputs, batch_size, ice_threshold=ice_threshold)
     acc = FidelityAccumulator(outputs)
@@ -125,6 +126,7 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
     Returns the summary written to ``training.json``.
     """
     import keras
+    from emulator.batches import make_batches
     from emulator.checkpoint import EpochSetter, ResumableCheckpoint, read_state
     from emulator.zoo import build_model, load_model
 

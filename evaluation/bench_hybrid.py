@@ -31,7 +31,7 @@ def grown_aletsch(years: float, resolution: float):
 
 
 def aletsch_row(years: float, resolution: float, solver: str) -> dict:
-    from evaluation.speed import cold_and_warm
+    from evaluation.timing import cold_and_warm
     from glacier.flow import get_flow_model
 
     state = grown_aletsch(years, resolution)
@@ -104,7 +104,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
     sys.argv = sys.argv[:1]  # PETSc reads the command line when Firedrake is imported
-    from icebench.cli import machine_info
+    from glacier.provenance import machine_info
 
     rows = [aletsch_row(args.years, res, args.solver) for res in (200.0, 100.0)]
     rows += [ismip_row("A", args.nx), ismip_row("C", args.nx)]

@@ -56,7 +56,7 @@ def additive_hybrid(state):
 
 
 def rows(name: str, stokes: bool) -> list[dict]:
-    from evaluation.metrics import fidelity_scores
+    from glacier.metrics import fidelity_scores
     from glacier.flow import flow_model_from_spec
 
     state = glacier(name)

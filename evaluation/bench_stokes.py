@@ -73,7 +73,7 @@ def print_baseline(rows):
 def glacier_solves(state, layers, solver, compile_first):
     """Cold (timed) and warm Stokes solves of ``state``, after an untimed one that compiles the
     forms if ``compile_first`` (the kernels are shared by all grids of the same layers)."""
-    from evaluation.speed import cold_and_warm
+    from evaluation.timing import cold_and_warm
     from glacier.flow import get_flow_model
 
     if compile_first:
@@ -103,7 +103,7 @@ def snapshot_comparison(previous, snapshots=4, years=2.0, ela=3000.0):
     its mesh and factorization while the ice mask is unchanged; a new mask meshes anew and
     starts from the previous solution transferred to it). Each configuration is compiled first on a 12 x 12 corner
     of the glacier (untimed)."""
-    from evaluation.score import timed_velocity
+    from evaluation.timing import timed_velocity
     from glacier.evolve import grow_glacier
     from glacier.flow import get_flow_model
 
@@ -184,7 +184,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     from mpi4py import MPI
 
-    from icebench.cli import machine_info
+    from glacier.provenance import machine_info
 
     if MPI.COMM_WORLD.rank:  # under mpiexec, rank 0 prints and writes
         sys.stdout, args.json = open(os.devnull, "w"), None

@@ -6,7 +6,8 @@ to 700 m, surface slope median 0.43), A 78, 3 layers, ``auto`` solver, no slip a
 sliding with c = 0.05. Per bed condition:
 
 * ``reference``: the solve stopped only by the residual test and the absolute velocity-update
-  test (``stokes_solver.solver.UPDATE_RTOL`` = 0), the tightest this solver offers;
+  test (``update_rtol`` = 0 in the model's ``stokes_solver.options.NewtonSettings``), the
+  tightest this solver offers;
 * ``cold``: the default solve of a new model (new mesh, lifted SIA start, one Picard step);
 * ``warm``: the next snapshot (thickness x 1.01 on the same ice mask) solved by that model from
   its previous solution, with its kept mesh and factorization.
@@ -31,19 +32,15 @@ import numpy as np
 
 def rows(bed: str, threads: int) -> list[dict]:
     from evaluation.bench_instructors import glacier
-    from evaluation.score import timed_velocity as solve
+    from evaluation.timing import timed_velocity as solve
     from glacier.flow import flow_model_from_spec
-    from stokes_solver import solver
+    from stokes_solver.options import NewtonSettings
 
     spec = f"stokes:layers=3:threads={threads}" + (":sliding=false" if bed == "no slip" else "")
     state = glacier("steep")
     ice = state.thk.values > 1.0
-    rtol = solver.UPDATE_RTOL
-    solver.UPDATE_RTOL = 0.0
-    try:
-        reference, ref_time = solve(flow_model_from_spec(spec), state)
-    finally:
-        solver.UPDATE_RTOL = rtol
+    tightest = NewtonSettings(update_rtol=0.0)
+    reference, ref_time = solve(flow_model_from_spec(spec, settings=tightest), state)
     model = flow_model_from_spec(spec)
     cold, cold_time = solve(model, state)
     grown = state.copy()

@@ -19,7 +19,7 @@ def score_lines(result: dict) -> list[str]:
 
 def cmd_score(args) -> int:
     from glacier.errors import InputError
-    from evaluation.metrics import json_ready
+    from glacier.metrics import json_ready
     from glacier.flow import flow_model_from_spec
     from evaluation.score import score_state, score_store, score_store_pair
 
@@ -164,7 +164,7 @@ def rows_json(result: dict) -> list[dict]:
 
 def add_commands(sub, verify_sub) -> None:
     """Add ``icebench score`` and ``icebench bench speed``."""
-    from icebench.cli import add_parameter_overrides
+    from glacier.io import add_parameter_overrides
 
     models_help = ("a registered flow model, name[:key=value...] (e.g. sia:sliding=true, "
                    "stokes:layers=4), or the path of an emulator bundle or .keras file")

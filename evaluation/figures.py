@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evaluation.metrics import ICE_THRESHOLD
+from glacier.metrics import ICE_THRESHOLD
 
 
 def _pyplot():

@@ -11,7 +11,7 @@ import math
 from datetime import datetime, timezone
 from pathlib import Path
 
-from evaluation.metrics import SCORED
+from glacier.metrics import SCORED
 
 DATASET_LINES = 2
 """Lines of each store summary quoted (instructor, sample counts per split)."""
@@ -105,7 +105,7 @@ def render_summary(datasets: dict[str, str], scores: list[dict], transients: lis
 
 
 def machine_line(machine: dict) -> str:
-    """One line naming the machine from ``icebench.cli.machine_info()``."""
+    """One line naming the machine from ``glacier.provenance.machine_info()``."""
     return (f"{machine.get('processor')}, {machine.get('cores')} cores, GPU "
             f"{machine.get('gpu') or 'none'}, {machine.get('platform')}")
 
@@ -136,8 +136,7 @@ def _load_json(path) -> dict:
 def write_summary(path, dataset_files: list, score_files: list, transient_files: list,
                   speed_file, config: dict) -> Path:
     """Read the evaluation's JSON outputs and store summaries and write the summary to ``path``."""
-    from glacier.provenance import code_version, config_hash
-    from icebench.cli import machine_info
+    from glacier.provenance import code_version, config_hash, machine_info
 
     datasets = {Path(f).name.removesuffix("_summary.txt"): Path(f).read_text() for f in dataset_files}
     speed = _load_json(speed_file) if speed_file else None

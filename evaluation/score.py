@@ -3,12 +3,11 @@
 The reference is a second flow model run on the same states, or the velocities stored in a
 training store (the instructor's), or a second store with the same inputs (the cross-instructor
 row: hybrid against Stokes on the very same snapshots). Scores are those of
-``evaluation.metrics`` (fidelity and relative L2 per vector field and for the surface speed,
+``glacier.metrics`` (fidelity and relative L2 per vector field and for the surface speed,
 over thk > 1 m); per glacier they are pooled over all the glacier's samples of the split.
 """
 
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,8 @@ import xarray as xr
 from glacier.errors import InputError
 from glacier.fields import VELOCITY_FIELDS, make_state
 from glacier.flow import FlowModel
-from evaluation.metrics import add_sums, error_sums, scores
+from glacier.metrics import add_sums, error_sums, scores
+from evaluation.timing import timed_velocity
 
 MATCH_KEYS = ("domain", "climate", "param_sample", "time")
 """Coordinates that identify a snapshot across the stores of different instructors."""
@@ -37,15 +37,6 @@ def _emulator_name(path: Path) -> str:
     if path.suffix == ".keras":
         path = path.parent if path.stem == "model" else path.with_suffix("")
     return f"{path.parent.name}/{path.name}" if re.fullmatch(r"v\d+", path.name) else path.name
-
-
-def timed_velocity(model: FlowModel, state: xr.Dataset, guess: xr.Dataset | None = None
-                   ) -> tuple[xr.Dataset, float]:
-    """The model's velocities (m a-1) on ``state`` (from ``guess``, if any) and the wall time
-    of the call (s)."""
-    t0 = time.perf_counter()
-    vel = model.velocity(state, guess=guess)
-    return vel, time.perf_counter() - t0
 
 
 def score_state(state: xr.Dataset, model: FlowModel, reference: FlowModel) -> dict:

@@ -13,7 +13,7 @@ import xarray as xr
 
 from glacier.evolve import EvolveSettings, evolve
 from glacier.flow import FlowModel
-from evaluation.metrics import ICE_THRESHOLD
+from glacier.metrics import ICE_THRESHOLD
 
 
 def compare_runs(run: xr.Dataset, ref: xr.Dataset) -> dict:

@@ -4,7 +4,9 @@ A *run* grows a glacier on one domain under one climate with one sample of the i
 and the sliding coefficient c. The driving instructor moves the ice; at every snapshot each
 other instructor is evaluated on the very same state, so the instructors' datasets share their
 inputs. A snapshot on which an instructor does not converge is kept in the run file with
-``<instructor>_converged = False`` and NaN velocities, and left out of the assembled dataset.
+``<instructor>_converged = False`` and NaN velocities, and left out of the assembled dataset; a
+snapshot whose ice touches the domain border is marked ``touches_border`` (a glacier cut by its
+window: glacier.dataset.touches_border), and the assembly leaves it out unless told to keep it.
 """
 
 import hashlib
@@ -16,10 +18,12 @@ import numpy as np
 import xarray as xr
 from scipy.ndimage import gaussian_filter
 
+from glacier.dataset import touches_border
 from glacier.errors import InputError, SolverError
 from glacier.evolve import EvolveSettings, evolve
 from glacier.fields import VELOCITY_FIELDS, complete_state, with_units
 from glacier.flow import get_flow_model
+from glacier.schema import defaults
 from glacier.smb import ElaSmb
 
 log = logging.getLogger("icebench")
@@ -40,9 +44,11 @@ def sample_parameters(spec: dict, seed: int, sample: int, domain: str, shape: tu
     domains (with ``"per_domain": true`` in ``spec``, a seed of its own per domain, so that N
     domains x S samples give N x S distinct pairs instead of S); with ``variation`` v > 0 each
     field is multiplied by 1 + v * f, f a smooth random field in [-1, 1] (correlation length
-    ~1 km) seeded by the domain too.
+    ~1 km) seeded by the domain too. ``variation`` and ``per_domain`` default to the config
+    schema's defaults.
     """
-    key = ((seed, "parameters", domain, sample) if spec.get("per_domain")
+    spec = {**defaults("parameters"), **spec}
+    key = ((seed, "parameters", domain, sample) if spec["per_domain"]
            else (seed, "parameters", sample))
     rng = np.random.default_rng(stable_seed(*key))
     fields = {}
@@ -50,7 +56,7 @@ def sample_parameters(spec: dict, seed: int, sample: int, domain: str, shape: tu
         lo, hi = spec[name]
         value = float(np.exp(rng.uniform(np.log(lo), np.log(hi)))) if hi > lo else float(lo)
         field = np.full(shape, value)
-        variation = float(spec.get("variation", 0.0))
+        variation = float(spec["variation"])
         if variation > 0:
             local = np.random.default_rng(stable_seed(seed, domain, name, sample))
             noise = gaussian_filter(local.standard_normal(shape), sigma=max(1.0, 1000.0 / dx),
@@ -73,11 +79,13 @@ def simulate_run(state: xr.Dataset, climate: dict, parameters: dict[str, np.ndar
                  simulation: dict, instructors: dict[str, dict], driver: str) -> xr.Dataset:
     """One transient run; returns its snapshots with each instructor's velocities.
 
-    ``instructors`` maps a name to ``{"model": registered flow model, "options": {...}}``;
+    ``simulation``: fields of ``glacier.evolve.EvolveSettings`` (the config's ``simulation``
+    section). ``instructors`` maps a name to ``{"model": registered flow model, "options": {...}}``;
     ``driver`` names the one that moves the ice. The result has dims (time, y, x): the state
     (thk, usurf, topg, icemask, smb, arrhenius, slidingco) and, per instructor ``k``,
     ``k_ubar ... k_vvelbase`` and ``k_converged`` (time), ``k_seconds`` (time, wall time of the
-    solve). If the driver itself fails, the run stops there and keeps the snapshots so far
+    solve), and ``touches_border`` (time: ice thicker than 1 m on the outermost row or column).
+    If the driver itself fails, the run stops there and keeps the snapshots so far
     (attribute ``stopped_early``).
     """
     if driver not in instructors:
@@ -86,9 +94,7 @@ def simulate_run(state: xr.Dataset, climate: dict, parameters: dict[str, np.ndar
     for name, field in parameters.items():
         state[name] = (("y", "x"), field)
     models = {k: get_flow_model(v["model"], **v.get("options", {})) for k, v in instructors.items()}
-    settings = EvolveSettings(years=simulation["years"], output_interval=simulation["output_interval"],
-                              cfl=simulation.get("cfl", 0.3), dt_max=simulation.get("dt_max", 1.0),
-                              velocity_interval=simulation.get("velocity_interval", 0.0))
+    settings = EvolveSettings(**simulation)
     timed = {k: _Timed(m) for k, m in models.items()}
     snapshots = []
     previous: dict[str, xr.Dataset] = {}
@@ -125,6 +131,7 @@ def simulate_run(state: xr.Dataset, climate: dict, parameters: dict[str, np.ndar
     if not snapshots:
         raise SolverError(f"no snapshot: {stopped}")
     run = xr.concat(snapshots, dim="time")
+    run["touches_border"] = ("time", touches_border(run.thk.values))
     for name in ("topg", "icemask", "arrhenius", "slidingco"):
         run[name] = state[name]
     run.attrs.update(driver=driver, instructors=json.dumps(instructors), stopped_early=stopped,

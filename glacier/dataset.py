@@ -10,8 +10,10 @@ Store layout (``format_version`` 1), one store per instructor:
   (train / val / test, by domain, never by snapshot), ``dx`` (m), ``solve_seconds``.
 - attributes: ``instructor``, ``inputs``, ``outputs``, ``normalisation`` (mean and std of each
   field over the train split, computed with dask), ``excluded`` (non-converged snapshots left
-  out, by run), ``content_hash`` (sha256 of the data and coordinates; ``verify_store``
-  recomputes it), plus the provenance passed in (config hash, seed, code version, settings).
+  out, by run), ``border_ice`` (converged snapshots whose ice touches the domain border, by
+  run; left out unless ``keep_border_ice``, recorded too), ``content_hash`` (sha256 of the
+  data and coordinates; ``verify_store`` recomputes it), plus the provenance passed in (config
+  hash, seed, code version, settings).
 """
 
 import hashlib
@@ -25,6 +27,8 @@ import xarray as xr
 from glacier.errors import InputError
 from glacier.fields import FIELDS, VELOCITY_FIELDS, surface_slopes
 from glacier.io import write_dataset
+from glacier.metrics import ICE_THRESHOLD
+from glacier.schema import defaults
 
 FORMAT_VERSION = 1
 INPUTS = ("thk", "usurf", "topg", "slopsurfx", "slopsurfy", "arrhenius", "slidingco", "icemask")
@@ -45,15 +49,30 @@ def assign_splits(domains: list[str], test: list[str], val: list[str], real: lis
     return {d: "test" if d in test else "val" if d in val else "train" for d in domains}
 
 
-def run_samples(run: xr.Dataset, instructor: str) -> tuple[xr.Dataset | None, int]:
-    """The converged snapshots with ice (thk > 1 m somewhere) of one run file for one
-    instructor as samples, and how many snapshots were left out because the solver failed."""
+def touches_border(thk: np.ndarray, threshold: float = ICE_THRESHOLD) -> np.ndarray:
+    """Per snapshot of ``thk`` (m; dims ..., y, x), whether ice thicker than ``threshold`` (m)
+    lies in the outermost row or column: a glacier cut by its window, piled against the closed
+    domain wall (glacier/transport.py), rather than a whole glacier."""
+    thk = np.asarray(thk)
+    rows = np.concatenate([thk[..., 0, :], thk[..., -1, :], thk[..., 0], thk[..., -1]], axis=-1)
+    return np.any(rows > threshold, axis=-1)
+
+
+def run_samples(run: xr.Dataset, instructor: str,
+                keep_border_ice: bool) -> tuple[xr.Dataset | None, int, int]:
+    """The converged snapshots with ice (thk > ICE_THRESHOLD somewhere) of one run file for one
+    instructor as samples; how many snapshots were left out because the solver failed; how many
+    converged snapshots have ice on the domain border (``touches_border``), which are left out
+    too unless ``keep_border_ice``."""
     ok = run[f"{instructor}_converged"].values.astype(bool)
     ok &= np.all(np.isfinite(run[f"{instructor}_ubar"].values), axis=(1, 2))
     excluded = int((~ok).sum())
-    ok &= np.any(run.thk.values > 1.0, axis=(1, 2))
+    ok &= np.any(run.thk.values > ICE_THRESHOLD, axis=(1, 2))
+    border = ok & touches_border(run.thk.values)
+    if not keep_border_ice:
+        ok &= ~border
     if not ok.any():
-        return None, excluded
+        return None, excluded, int(border.sum())
     run = run.isel(time=np.nonzero(ok)[0])
     dx = float(run.x[1] - run.x[0])
     slopes = [surface_slopes(s, dx) for s in run.usurf.values]
@@ -71,18 +90,23 @@ def run_samples(run: xr.Dataset, instructor: str) -> tuple[xr.Dataset | None, in
                      for k, v in fields.items()})
     ds = ds.assign_coords(time=("sample", run.time.values.astype(float)), dx=("sample", np.full(n, dx)),
                           solve_seconds=("sample", run[f"{instructor}_seconds"].values.astype(float)))
-    return ds, excluded
+    return ds, excluded, int(border.sum())
 
 
 def assemble(run_files: dict[tuple[str, str, int], Path], instructor: str, splits: dict[str, str],
-             provenance: dict) -> xr.Dataset:
-    """Gather the run files ``{(domain, climate, param_sample): path}`` into one dataset."""
-    parts, excluded = [], {}
+             provenance: dict,
+             keep_border_ice: bool = defaults("assembly")["keep_border_ice"]) -> xr.Dataset:
+    """Gather the run files ``{(domain, climate, param_sample): path}`` into one dataset;
+    snapshots whose ice touches the domain border are left out unless ``keep_border_ice`` (the
+    config's ``assembly`` section, whose default is the schema's)."""
+    parts, excluded, border = [], {}, {}
     for (domain, climate, sample), path in sorted(run_files.items()):
         with xr.open_dataset(path) as run:
-            ds, n_out = run_samples(run.load(), instructor)
+            ds, n_out, n_border = run_samples(run.load(), instructor, keep_border_ice)
         if n_out:
             excluded[f"{domain}/{climate}/{sample}"] = n_out
+        if n_border:
+            border[f"{domain}/{climate}/{sample}"] = n_border
         if ds is None:
             continue
         n = ds.sizes["sample"]
@@ -90,7 +114,9 @@ def assemble(run_files: dict[tuple[str, str, int], Path], instructor: str, split
                                       param_sample=("sample", np.full(n, sample)),
                                       split=("sample", [splits[domain]] * n)))
     if not parts:
-        raise InputError(f"no converged snapshot of instructor '{instructor}' in {len(run_files)} runs")
+        raise InputError(f"no converged snapshot of instructor '{instructor}' in {len(run_files)} "
+                         f"runs ({sum(border.values())} left out because their ice touches the "
+                         "domain border: whole-glacier domains, or keep_border_ice)")
     shapes = {p.thk.shape[1:] for p in parts}
     if len(shapes) > 1:
         raise InputError(f"runs are on different grids {sorted(shapes)}: one dataset needs one grid shape")
@@ -100,7 +126,8 @@ def assemble(run_files: dict[tuple[str, str, int], Path], instructor: str, split
     data.attrs.update(provenance)
     data.attrs.update(instructor=instructor, inputs=list(INPUTS), outputs=list(OUTPUTS),
                       format_version=FORMAT_VERSION, excluded=excluded,
-                      excluded_total=int(sum(excluded.values())),
+                      excluded_total=int(sum(excluded.values())), border_ice=border,
+                      border_ice_total=int(sum(border.values())), keep_border_ice=keep_border_ice,
                       normalisation=normalisation(data))
     data.attrs["content_hash"] = content_hash(data)
     return data
@@ -187,6 +214,10 @@ def summary(data: xr.Dataset) -> str:
     excluded = data.attrs.get("excluded", {})
     lines.append(f"excluded snapshots (solver did not converge): {sum(excluded.values())}"
                  + "".join(f"\n  {run}: {n}" for run, n in excluded.items()))
+    border = data.attrs.get("border_ice", {})
+    fate = "kept (keep_border_ice)" if data.attrs.get("keep_border_ice") else "left out"
+    lines.append(f"snapshots whose ice touches the domain border: {sum(border.values())}, {fate}"
+                 + "".join(f"\n  {run}: {n}" for run, n in border.items()))
     return "\n".join(lines)
 
 

@@ -17,8 +17,12 @@ from glacier.errors import InputError, SolverError
 from glacier.fields import VELOCITY_FIELDS, grid_spacing, with_units
 from glacier.flow import FlowModel
 from glacier.progress import log, progress
+from glacier.schema import defaults
 from glacier.transport import cfl_time_step, diffusive_time_step, step_thickness
 from glacier.validation import validate_state
+
+
+_DEFAULTS = defaults("simulation")
 
 
 @dataclass
@@ -26,13 +30,14 @@ class EvolveSettings:
     """Time stepping: run ``years`` (a), snapshot every ``output_interval`` (a), CFL number,
     largest step ``dt_max`` (a), velocity update interval (a; 0 = every step), and whether the
     step also obeys the diffusive limit of the deformation flux (``diffusive_limit``; the
-    velocity CFL alone lets steep, thick SIA ice oscillate)."""
+    velocity CFL alone lets steep, thick SIA ice oscillate). The keys of the config's
+    ``simulation`` section are fields of it, with the schema's defaults."""
 
     years: float
     output_interval: float = 10.0
-    cfl: float = 0.3
-    dt_max: float = 1.0
-    velocity_interval: float = 0.0
+    cfl: float = _DEFAULTS["cfl"]
+    dt_max: float = _DEFAULTS["dt_max"]
+    velocity_interval: float = _DEFAULTS["velocity_interval"]
     diffusive_limit: bool = True
 
     def __post_init__(self):

@@ -5,11 +5,13 @@ A flow model maps a validated 2-D state (``thk``, ``usurf``, ``topg``, ``arrheni
 ``ubar, vbar, uvelsurf, vvelsurf, uvelbase, vvelbase`` in m a-1 on the same grid, zero where
 there is no ice. The Stokes solver, the hybrid SIA+SSA solver, the closed-form SIA and every
 emulator implement it, so callers swap them freely, as IGM swaps its ice-flow component.
+They are found by name through the package entry points of the group ``ENTRY_POINTS``.
 """
 
 import json
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import Callable, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import xarray as xr
@@ -51,42 +53,29 @@ def velocity_dataset(state: xr.Dataset, fields: dict[str, np.ndarray], report=No
     return with_units(ds)
 
 
-_REGISTRY: dict[str, Callable[..., FlowModel]] = {}
+ENTRY_POINTS = "icebench.flow_models"
+"""The entry-point group that names the flow models: ``name = "module:factory"``, where
+``factory(**options)`` returns a FlowModel. pyproject.toml lists icebench's own; any installed
+package can add more under this group."""
 
 
-def register(name: str):
-    """Decorator: register a factory ``f(**options) -> FlowModel`` under ``name``."""
-    def deco(factory):
-        _REGISTRY[name] = factory
-        return factory
-    return deco
-
-
-def _load_builtin_models() -> None:
-    # Importing the solver packages registers their models; they are imported lazily because
-    # Firedrake takes seconds to import and the closed-form models do not need it.
-    import importlib
-    for module in ("glacier.sia", "sia_ssa_solver", "stokes_solver", "emulator"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+def _entry_points() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINTS)}
 
 
 def available_models() -> list[str]:
-    """Names of the registered flow models."""
-    _load_builtin_models()
-    return sorted(_REGISTRY)
+    """Names of the flow models of the installed packages (read from their metadata: nothing
+    is imported)."""
+    return sorted(_entry_points())
 
 
 def get_flow_model(name: str, **options) -> FlowModel:
-    """Build the flow model registered under ``name`` with its options."""
-    if name not in _REGISTRY:
-        _load_builtin_models()
-    if name not in _REGISTRY:
+    """Build the flow model ``name`` with its options. Only its own factory's module is
+    imported, at this call: Firedrake takes seconds to import and most models do not need it."""
+    entry = _entry_points().get(name)
+    if entry is None:
         raise InputError(f"unknown flow model '{name}'; available: {available_models()}")
-    return _REGISTRY[name](**options)
+    return entry.load()(**options)
 
 
 def _option_value(text: str):

@@ -1,4 +1,5 @@
-"""Glacier domains: windows of real topographies, seeded synthetic valleys, exact domes.
+"""Glacier domains: windows of real topographies, seeded synthetic beds (valley, cirque, ice cap,
+dome), exact domes.
 
 All return states (xarray Datasets, IGM names, m) ready for ``validate_state``.
 """
@@ -83,9 +84,7 @@ def synthetic_valley(seed: int, nx: int = 64, ny: int = 48, resolution: float = 
     all. Same seed, same valley.
     """
     rng = np.random.default_rng(seed)
-    x = resolution * np.arange(nx)
-    y = resolution * np.arange(ny)
-    X, Y = np.meshgrid(x, y)
+    x, y, X, Y = _plane(nx, ny, resolution)
     width = y[-1]
     phase, wiggle = rng.uniform(0, 2 * np.pi), rng.uniform(0.03, 0.1) * width
     centre = 0.5 * width + wiggle * np.sin(2 * np.pi * X / rng.uniform(4e3, 8e3) + phase)
@@ -94,11 +93,138 @@ def synthetic_valley(seed: int, nx: int = 64, ny: int = 48, resolution: float = 
     across = np.clip(np.abs(Y - centre) / (3.0 * half_width), 0.0, 1.0)
     walls = relief * across**2 * (3 - 2 * across)
     head_wall = 0.5 * relief * np.clip(1 - X / 1500.0, 0, 1) ** 2
-    bumps = gaussian_filter(rng.standard_normal(X.shape), sigma=max(1.0, 400.0 / resolution))
-    bumps *= noise / max(np.abs(bumps).max(), 1e-12)
+    bumps = _bumps(rng, X.shape, resolution, noise)
     state = make_state(x, y, topg=floor + walls + head_wall + bumps)
     state.attrs["source"] = f"synthetic_valley(seed={seed})"
     return state
+
+
+SYNTHETIC_ELA = 2900.0
+"""ELA (m) that the ice-free synthetic beds (cirque, ice cap, dome) are shaped for: their
+accumulation areas lie above it, their borders far enough below it that the glaciers they grow
+stay inside the domain (``tests/test_geometry_io.py``); ELAs of about 2800-3000 m suit them."""
+
+
+def _bumps(rng: np.random.Generator, shape: tuple[int, int], resolution: float,
+           noise: float) -> np.ndarray:
+    """Smooth random relief (m) of amplitude ``noise`` (m) and correlation length ~400 m on a
+    grid of spacing ``resolution`` (m), drawn from ``rng``."""
+    bumps = gaussian_filter(rng.standard_normal(shape), sigma=max(1.0, 400.0 / resolution))
+    return bumps * (noise / max(np.abs(bumps).max(), 1e-12))
+
+
+def _bell(distance: np.ndarray, width: float) -> np.ndarray:
+    """Cosine bell: 1 at ``distance`` 0, falling smoothly to 0 at ``width`` and beyond (same
+    units as ``width``)."""
+    return 0.5 * (1.0 + np.cos(np.pi * np.clip(distance / width, 0.0, 1.0)))
+
+
+def _smoothstep(t: np.ndarray) -> np.ndarray:
+    """0 below 0, 1 above 1, the cubic 3 t^2 - 2 t^3 between: flat at both ends."""
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def _plane(nx: int, ny: int, resolution: float) -> tuple[np.ndarray, ...]:
+    """Cell centres x, y (m, from 0) and their meshes X, Y (m) of an ``nx`` x ``ny`` grid."""
+    x = resolution * np.arange(nx)
+    y = resolution * np.arange(ny)
+    return (x, y, *np.meshgrid(x, y))
+
+
+def synthetic_cirque(seed: int, nx: int = 64, ny: int = 64, resolution: float = 100.0,
+                     floor: float = 3000.0, relief: float = 300.0, base: float = 2300.0,
+                     noise: float = 20.0) -> xr.Dataset:
+    """An ice-free cirque basin from a seed, in physical units whatever the grid.
+
+    A bowl-shaped head, its floor at ``floor`` (m) over-deepened by 30-80 m, is closed by a
+    back wall 1.4 times steeper than the side walls and opens along +x onto a valley whose floor
+    falls with a slope drawn in [0.15, 0.22] (twice that past its mouth, down to a lowland at
+    ``base``, m) and whose U-shaped walls rise ``relief`` (m) to ridge crests 600-800 m from its
+    axis; the ridges fade out over 1 km past a valley length drawn in [1, 1.6] km, and beyond
+    the crests every slope falls over 1.2 km to the lowland. The head lies 1.6-2.0 km from the
+    upstream edge (x = 0) and the axis within 200 m of the middle in y: on a domain of 6.4 km
+    each way the border stays ice-free at ELAs near SYNTHETIC_ELA (docs/glacier.md). Smooth
+    random relief of amplitude ``noise`` (m) roughens it all. Same seed, same cirque.
+    """
+    rng = np.random.default_rng(seed)
+    x, y, X, Y = _plane(nx, ny, resolution)
+    crest = rng.uniform(600.0, 800.0)
+    fall, fade = 1200.0, 1000.0
+    x_head = crest / 1.4 + fall + rng.uniform(0.0, 200.0)
+    y_axis = 0.5 * y[-1] + rng.uniform(-200.0, 200.0)
+    slope, length = rng.uniform(0.15, 0.22), rng.uniform(1000.0, 1600.0)
+    along = X - x_head
+    # distance (m) from the valley axis, which starts at the head; stretched 1.4 times behind
+    # the head, where the back wall rises
+    off_axis = np.hypot(1.4 * np.minimum(along, 0.0), Y - y_axis)
+    drop = slope * (np.maximum(along, 0.0) + np.maximum(along - length, 0.0))
+    valley_floor = np.maximum(floor - drop, base)
+    valley_floor -= rng.uniform(30.0, 80.0) * _bell(np.hypot(along, Y - y_axis), 2.0 * crest / 3.0)
+    ridges = relief * _bell(np.maximum(along - length, 0.0), fade)
+    inside = valley_floor + ridges * _smoothstep(off_axis / crest)
+    outside = base + np.maximum(valley_floor + ridges - base, 0.0) * _bell(off_axis - crest, fall)
+    topg = np.where(off_axis <= crest, inside, outside)
+    state = make_state(x, y, topg=topg + _bumps(rng, X.shape, resolution, noise))
+    state.attrs["source"] = f"synthetic_cirque(seed={seed})"
+    return state
+
+
+def synthetic_ice_cap(seed: int, nx: int = 64, ny: int = 64, resolution: float = 100.0,
+                      plateau: float = 3100.0, base: float = 2300.0, radius: float = 1200.0,
+                      noise: float = 20.0) -> xr.Dataset:
+    """An ice-free plateau massif for an ice cap from a seed, in physical units whatever the grid.
+
+    An elliptical plateau (semi-axes ``radius`` times [1, 1.3] and [0.75, 1], m, turned by a
+    random angle) at ``plateau`` (m) whose top is crowned by 30-80 m towards its middle, so the
+    ice it gathers flows outwards in all directions, falls over 1.2-1.6 km to a lowland at
+    ``base`` (m). Its centre lies within 200 m of the domain's middle: on a domain of 6.4 km
+    each way the border stays ice-free at ELAs near SYNTHETIC_ELA (docs/glacier.md). Smooth
+    random relief of amplitude ``noise`` (m) roughens it all. Same seed, same massif.
+    """
+    rng = np.random.default_rng(seed)
+    x, y, X, Y = _plane(nx, ny, resolution)
+    centre = 0.5 * np.array([x[-1], y[-1]]) + rng.uniform(-200.0, 200.0, 2)
+    a, b = radius * rng.uniform(1.0, 1.3), radius * rng.uniform(0.75, 1.0)
+    angle, crown = rng.uniform(0.0, np.pi), rng.uniform(30.0, 80.0)
+    edge = rng.uniform(1200.0, 1600.0)
+    u = (X - centre[0]) * np.cos(angle) + (Y - centre[1]) * np.sin(angle)
+    v = -(X - centre[0]) * np.sin(angle) + (Y - centre[1]) * np.cos(angle)
+    rho = np.hypot(u / a, v / b)  # 1 on the plateau's rim
+    beyond = np.maximum(rho - 1.0, 0.0) * np.sqrt(a * b)  # ~ distance from the rim (m)
+    top = plateau + crown * (1.0 - np.minimum(rho, 1.0) ** 2)
+    topg = base + (top - base) * _bell(beyond, edge)
+    state = make_state(x, y, topg=topg + _bumps(rng, X.shape, resolution, noise))
+    state.attrs["source"] = f"synthetic_ice_cap(seed={seed})"
+    return state
+
+
+def synthetic_dome(seed: int, nx: int = 64, ny: int = 64, resolution: float = 100.0,
+                   summit: float = 3400.0, base: float = 2200.0, radius: float = 2500.0,
+                   noise: float = 20.0) -> xr.Dataset:
+    """An ice-free dome-shaped mountain from a seed, in physical units whatever the grid.
+
+    A radially symmetric cosine bell whose summit lies within 100 m of ``summit`` (m) and whose
+    foot, at ``radius`` times [0.85, 1.15] (m) from the top, meets a lowland at ``base`` (m);
+    the top lies within 200 m of the domain's middle, so the lowland reaches the border of a
+    domain of 2 (1.15 ``radius`` + 200 m) each way (6.15 km), and on 6.4 km the border stays
+    ice-free at ELAs near SYNTHETIC_ELA (docs/glacier.md). Smooth random relief of amplitude
+    ``noise`` (m) roughens it. Same seed, same mountain.
+    """
+    rng = np.random.default_rng(seed)
+    x, y, X, Y = _plane(nx, ny, resolution)
+    centre = 0.5 * np.array([x[-1], y[-1]]) + rng.uniform(-200.0, 200.0, 2)
+    top, foot = summit + rng.uniform(-100.0, 100.0), radius * rng.uniform(0.85, 1.15)
+    topg = base + (top - base) * _bell(np.hypot(X - centre[0], Y - centre[1]), foot)
+    state = make_state(x, y, topg=topg + _bumps(rng, X.shape, resolution, noise))
+    state.attrs["source"] = f"synthetic_dome(seed={seed})"
+    return state
+
+
+SYNTHETIC_BEDS = {"valley": synthetic_valley, "cirque": synthetic_cirque,
+                  "ice_cap": synthetic_ice_cap, "dome": synthetic_dome}
+"""The seeded synthetic beds by the name a domain spec gives them (``{synthetic: name, seed: s}``);
+all but the valley, whose head wall stands on the upstream edge, have an ice-free border."""
 
 
 def estimated_thickness(usurf: np.ndarray, outline: np.ndarray, dx: float,
@@ -180,9 +306,15 @@ def halfar_state(nx: int, extent: float, h0: float, r0: float, arrhenius: float,
 def build_domain(spec: dict, grid: dict) -> xr.Dataset:
     """A domain from its config entry on the grid ``{"resolution": m, "nx": cells, "ny": cells}``:
     ``{"topography": name or path, "x0": m, "y0": m}`` for a real DEM window (lower-left cell
-    centre at x0, y0), or ``{"synthetic_seed": s}`` for a synthetic valley."""
+    centre at x0, y0), ``{"synthetic": name, "seed": s}`` for a synthetic bed of SYNTHETIC_BEDS
+    (valley, cirque, ice_cap, dome), or ``{"synthetic_seed": s}`` for a synthetic valley."""
     res, nx, ny = float(grid["resolution"]), int(grid["nx"]), int(grid["ny"])
     if "topography" in spec:
         return topography_window(spec["topography"], resolution=res, x0=spec.get("x0"),
                                  y0=spec.get("y0"), nx=nx, ny=ny)
+    if "synthetic" in spec:
+        if spec["synthetic"] not in SYNTHETIC_BEDS:
+            raise InputError(f"synthetic bed '{spec['synthetic']}' is none of "
+                             f"{sorted(SYNTHETIC_BEDS)}")
+        return SYNTHETIC_BEDS[spec["synthetic"]](int(spec["seed"]), nx=nx, ny=ny, resolution=res)
     return synthetic_valley(int(spec["synthetic_seed"]), nx=nx, ny=ny, resolution=res)

@@ -1,10 +1,12 @@
-"""Reading states from NetCDF/Zarr and writing datasets atomically.
+"""Reading states from NetCDF/Zarr (and the command-line options of its overrides) and writing
+datasets atomically.
 
 An IGM ``geology.nc`` (or any NetCDF/Zarr with x, y coordinates and IGM field names) loads as it
 is. Writes go to a temporary name beside the target and are moved into place when complete, so
 an interrupted run never leaves a half-written file under its final name.
 """
 
+import argparse
 import os
 import shutil
 import uuid
@@ -50,6 +52,14 @@ def read_state(path: str | os.PathLike, **overrides: float) -> xr.Dataset:
         raise InputError(f"'{path}' has neither 'usurf' nor 'topg' (found {sorted(ds.data_vars)})")
     state = complete_state(ds, **{k: v for k, v in overrides.items() if v is not None})
     return validate_state(state)
+
+
+def add_parameter_overrides(parser: argparse.ArgumentParser) -> None:
+    """``--arrhenius`` and ``--slidingco``: constants that replace the input file's fields
+    (``read_state``'s overrides) on a command line."""
+    parser.add_argument("--arrhenius", type=float, help="constant A (MPa-3 a-1), overrides the file")
+    parser.add_argument("--slidingco", type=float,
+                        help="constant c (MPa a1/3 m-1/3), overrides the file")
 
 
 @contextmanager

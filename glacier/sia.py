@@ -18,7 +18,7 @@ import xarray as xr
 from glacier.constants import GLEN_N, RHO_G, WEERTMAN_M
 from glacier.errors import InputError
 from glacier.fields import grid_spacing, surface_slopes
-from glacier.flow import register, velocity_dataset
+from glacier.flow import velocity_dataset
 
 
 def sia_velocities(thk, usurf, arrhenius, slidingco, dx, sliding=True, n=GLEN_N, m=WEERTMAN_M):
@@ -60,6 +60,6 @@ class ClosedFormSIA:
         return velocity_dataset(state, fields)
 
 
-@register("sia")
-def _sia(sliding: bool = False) -> ClosedFormSIA:
+def sia_model(sliding: bool = False) -> ClosedFormSIA:
+    """The flow model ``sia`` (its entry point in pyproject.toml)."""
     return ClosedFormSIA(sliding=sliding)

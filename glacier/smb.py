@@ -14,6 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from glacier.errors import InputError
+from glacier.schema import defaults
+
+_CLIMATE = defaults("climates")
 
 Schedule = float | list[tuple[float, float]]
 
@@ -33,13 +36,14 @@ class ElaSmb:
     """ELA-gradient surface mass balance (m ice eq. a-1).
 
     ela (m), grad_abl and grad_acc ((m a-1) per m of elevation), max_acc (m a-1); each a
-    constant or a time series.
+    constant or a time series. The gradients and max_acc default to those of a config
+    climate (the schema's).
     """
 
     ela: Schedule = 3000.0
-    grad_abl: Schedule = 0.009
-    grad_acc: Schedule = 0.005
-    max_acc: Schedule = 2.0
+    grad_abl: Schedule = _CLIMATE["grad_abl"]
+    grad_acc: Schedule = _CLIMATE["grad_acc"]
+    max_acc: Schedule = _CLIMATE["max_acc"]
     outside: float = -10.0
 
     def __post_init__(self):

@@ -33,8 +33,8 @@ def flux_divergence(thk: np.ndarray, ubar: np.ndarray, vbar: np.ndarray, dx: flo
     return div / dx
 
 
-def cfl_time_step(ubar: np.ndarray, vbar: np.ndarray, dx: float, cfl: float = 0.3,
-                  dt_max: float = 1.0) -> float:
+def cfl_time_step(ubar: np.ndarray, vbar: np.ndarray, dx: float, cfl: float,
+                  dt_max: float) -> float:
     """Largest stable step (a): cfl * dx / max face speed, at most ``dt_max``."""
     uf = np.abs(0.5 * (ubar[:, 1:] + ubar[:, :-1])).max(initial=0.0)
     vf = np.abs(0.5 * (vbar[1:, :] + vbar[:-1, :])).max(initial=0.0)

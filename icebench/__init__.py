@@ -1,8 +1,5 @@
 """icebench: command-line entry point and package metadata."""
 
-from importlib.metadata import PackageNotFoundError, version
+from glacier.provenance import VERSION
 
-try:
-    __version__ = version("icebench")
-except PackageNotFoundError:
-    __version__ = "0+unknown"
+__version__ = VERSION

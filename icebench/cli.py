@@ -5,52 +5,20 @@ message naming the problem when the input is bad.
 """
 
 import argparse
-import importlib
+import dataclasses
 import json
 import logging
-import os
-import platform
-import shutil
-import subprocess
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 from glacier.errors import InputError, SolverError
-
-PACKAGES = ("firedrake", "petsc4py", "tensorflow-cpu", "keras", "jax", "mlflow", "zarr",
-            "xarray", "dask", "snakemake", "numpy")
-
-
-def _version(package: str) -> str | None:
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return None
-
-
-def gpu_description() -> str | None:
-    """Name of the first NVIDIA GPU reported by nvidia-smi, or None."""
-    if shutil.which("nvidia-smi") is None:
-        return None
-    result = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                            capture_output=True, text=True, check=False)
-    names = result.stdout.strip().splitlines()
-    return names[0] if result.returncode == 0 and names else None
-
-
-def machine_info() -> dict:
-    """Versions of the stack, the PETSc build, cores and GPU: recorded beside every benchmark."""
-    info = {"icebench": _version("icebench"), "python": platform.python_version(),
-            "platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cores": os.cpu_count(), "gpu": gpu_description()}
-    info.update({p: _version(p) for p in PACKAGES})
-    try:
-        from petsc4py import PETSc
-        info["petsc"] = ".".join(str(v) for v in PETSc.Sys.getVersion())
-        info["petsc_dir"] = os.environ.get("PETSC_DIR")
-    except ImportError:
-        info["petsc"] = None
-    return info
+from glacier.evolve import EvolveSettings
+from glacier.io import add_parameter_overrides
+from glacier.provenance import machine_info
+from glacier.smb import ElaSmb
+from emulator import commands as emulator_commands
+from evaluation import commands as evaluation_commands
+from sia_ssa_solver import commands as sia_ssa_commands
+from stokes_solver import commands as stokes_commands
 
 
 def cmd_info(args) -> int:
@@ -108,8 +76,10 @@ def cmd_solve(args) -> int:
 def cmd_ismip_hom(args) -> int:
     from glacier.ismip_hom import EXPERIMENTS, LENGTHS_KM
 
-    module = {"stokes": "stokes_solver.ismip_hom", "hybrid": "sia_ssa_solver.ismip_hom"}[args.model]
-    run_case = importlib.import_module(module).run_case
+    if args.model == "stokes":
+        from stokes_solver.ismip_hom import run_case
+    else:
+        from sia_ssa_solver.ismip_hom import run_case
     exps = EXPERIMENTS if args.exp == "all" else [args.exp]
     lengths = LENGTHS_KM if args.length_km is None else [args.length_km]
     options = {k: v for k, v in (("nx", args.nx), ("nz", args.nz)) if v is not None}
@@ -134,6 +104,10 @@ def cmd_data_inspect(args) -> int:
     print(summary(data))
     if args.figure:
         print(f"figure: {sample_figure(data, args.figure, count=args.samples)}")
+    if args.coverage:
+        from glacier.coverage import coverage_figure
+        coverage_figure(data, args.coverage)
+        print(f"coverage: {args.coverage}")
     return 0
 
 
@@ -146,17 +120,9 @@ def cmd_data_verify(args) -> int:
     return 0 if ok else 1
 
 
-COMMAND_MODULES = ("sia_ssa_solver.commands", "stokes_solver.commands", "evaluation.commands",
-                   "emulator.commands")
+COMMAND_MODULES = (sia_ssa_commands, stokes_commands, evaluation_commands, emulator_commands)
 """Modules that add subcommands: each has ``add_commands(sub, verify_sub)``; they must not
 import Firedrake at import time, so that ``icebench --help`` stays fast."""
-
-
-def add_parameter_overrides(parser: argparse.ArgumentParser) -> None:
-    """``--arrhenius`` and ``--slidingco``: constants that replace the input file's fields."""
-    parser.add_argument("--arrhenius", type=float, help="constant A (MPa-3 a-1), overrides the file")
-    parser.add_argument("--slidingco", type=float,
-                        help="constant c (MPa a1/3 m-1/3), overrides the file")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -175,12 +141,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True, help="output .nc or .zarr (snapshots over time)")
     p.add_argument("--years", type=float, required=True, help="length of the run (a)")
     p.add_argument("--ela", type=float, required=True, help="equilibrium-line altitude (m)")
-    p.add_argument("--grad-abl", type=float, default=0.009, help="ablation gradient (a-1)")
-    p.add_argument("--grad-acc", type=float, default=0.005, help="accumulation gradient (a-1)")
-    p.add_argument("--max-acc", type=float, default=2.0, help="maximum accumulation (m a-1)")
-    p.add_argument("--output-interval", type=float, default=10.0, help="years between snapshots")
-    p.add_argument("--cfl", type=float, default=0.3, help="CFL number of the transport")
-    p.add_argument("--dt-max", type=float, default=1.0, help="largest time step (a)")
+    climate = {f.name: f.default for f in dataclasses.fields(ElaSmb)}
+    p.add_argument("--grad-abl", type=float, default=climate["grad_abl"],
+                   help="ablation gradient (a-1; default %(default)s)")
+    p.add_argument("--grad-acc", type=float, default=climate["grad_acc"],
+                   help="accumulation gradient (a-1; default %(default)s)")
+    p.add_argument("--max-acc", type=float, default=climate["max_acc"],
+                   help="maximum accumulation (m a-1; default %(default)s)")
+    settings = {f.name: f.default for f in dataclasses.fields(EvolveSettings)}
+    for option, key, text in (("--output-interval", "output_interval", "years between snapshots"),
+                              ("--cfl", "cfl", "CFL number of the transport"),
+                              ("--dt-max", "dt_max", "largest time step (a)")):
+        p.add_argument(option, type=float, default=settings[key],
+                       help=f"{text} (default %(default)s)")
     add_parameter_overrides(p)
     p.set_defaults(func=cmd_evolve)
 
@@ -209,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("store", help="a store written by the workflow (results/data/<instructor>.zarr)")
     p.add_argument("--figure", help="write a PNG of a few samples (thk, surface speed) here")
     p.add_argument("--samples", type=int, default=4, help="samples in the figure")
+    p.add_argument("--coverage", help="write a PNG of the histograms of thk, slope, speed, A, c "
+                   "over the ice per split and held-out glacier here")
     p.set_defaults(func=cmd_data_inspect)
     p = data_sub.add_parser("verify", help="recompute a store's content hash and compare")
     p.add_argument("store")
@@ -216,13 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify", help="verification against exact solutions")
     verify_sub = verify.add_subparsers(dest="case", required=True)
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name not in (name, name.split(".")[0]):
-                raise
-            continue
+    for module in COMMAND_MODULES:
         module.add_commands(sub, verify_sub)
     return parser
 

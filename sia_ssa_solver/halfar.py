@@ -25,6 +25,7 @@ from scipy.special import beta as beta_function
 
 from glacier.constants import GLEN_N
 from glacier.errors import InputError
+from glacier.evolve import EvolveSettings, evolve
 from glacier.geometry import halfar_state, halfar_t0, halfar_thickness
 from sia_ssa_solver.sia import diffusive_time_step, step_thickness
 
@@ -79,7 +80,6 @@ def _evolve_mahaffy(state, case: HalfarCase, safety: float):
 
 
 def _evolve_driver(state, case: HalfarCase, cfl: float, diffusive_limit: bool):
-    from glacier.evolve import EvolveSettings, evolve
     from glacier.smb import ZeroSmb
     from sia_ssa_solver.models import MahaffySIA
 
@@ -90,7 +90,8 @@ def _evolve_driver(state, case: HalfarCase, cfl: float, diffusive_limit: bool):
 
 
 def run_halfar(dx: float, case: HalfarCase = TEST_B, transport: str = "mahaffy",
-               safety: float = 0.9, cfl: float = 0.3, diffusive_limit: bool = True) -> dict:
+               safety: float = 0.9, cfl: float = EvolveSettings.cfl,
+               diffusive_limit: bool = True) -> dict:
     """Evolve the dome from t0 to t0 + years on a grid of spacing ``dx`` (m); compare with the
     exact thickness at the end.
 

@@ -154,3 +154,39 @@ def _warm_start(last, guess, names):
 
 def _start_kind(guess, at_corners: bool) -> str:
     return "nodal" if at_corners else ("cell" if guess is not None else "none")
+
+
+def _ssa_options(solver: str | None):
+    from sia_ssa_solver.ssa import SSAOptions
+    return SSAOptions(solver=solver or "auto")
+
+
+def _hybrid_options(solver: str | None, levels: int | None):
+    from sia_ssa_solver.hybrid import HybridOptions
+    return HybridOptions(solver=solver or "auto", **({} if levels is None else {"levels": levels}))
+
+
+def _no_layers(name: str, layers) -> None:
+    if layers is not None:
+        raise InputError(f"the {name} model is depth-integrated and takes no 'layers' option")
+
+
+def hybrid_model(solver: str | None = None, friction_exponent: float = WEERTMAN_M,
+                 sliding: bool = True, levels: int | None = None, layers=None) -> HybridModel:
+    """The flow model ``hybrid`` (its entry point in pyproject.toml)."""
+    _no_layers("hybrid", layers)
+    return HybridModel(friction_exponent=friction_exponent, sliding=bool(sliding),
+                       options=_hybrid_options(solver, levels))
+
+
+def ssa_model(solver: str | None = None, friction_exponent: float = WEERTMAN_M,
+              layers=None) -> SSAModel:
+    """The flow model ``ssa`` (its entry point in pyproject.toml)."""
+    _no_layers("ssa", layers)
+    return SSAModel(friction_exponent=friction_exponent, ssa_options=_ssa_options(solver))
+
+
+def sia_mahaffy_model(layers=None) -> MahaffySIA:
+    """The flow model ``sia-mahaffy`` (its entry point in pyproject.toml)."""
+    _no_layers("sia-mahaffy", layers)
+    return MahaffySIA()

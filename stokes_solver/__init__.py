@@ -1,19 +1,13 @@
 """Full-Stokes instructor: Glen-law Stokes flow on terrain-following extruded meshes (Firedrake).
 
-Importing this package registers the flow model ``"stokes"`` without importing Firedrake, so that
-``icebench --help`` stays fast; the model is built on first use. Units: m, a, MPa.
+The flow model ``"stokes"`` is ``model.StokesModel`` (named in pyproject.toml's entry points):
+importing this package imports no Firedrake, so that ``icebench --help`` stays fast. Units: m,
+a, MPa.
 
-Modules: ``physics`` (the action functional), ``mesh`` (extruded meshes over the input grid,
-periodic ISMIP-HOM meshes, flowline meshes), ``options`` (every PETSc solver setting, in one
-place), ``solver`` (Newton with line search, initial guesses, the convergence report),
-``model`` (the FlowModel), ``ismip_hom`` (the benchmark), ``commands`` (CLI verifications).
+Modules: ``physics`` (the action functional), ``problem`` (the Taylor-Hood problem: spaces,
+boundary conditions, residual, the Picard / Newton Jacobian), ``mesh`` (extruded meshes over
+the input grid, periodic ISMIP-HOM meshes, flowline meshes), ``options`` (every solver setting,
+in one place: the Newton controls and the PETSc presets), ``solver`` (Picard then Newton with
+line search as one PETSc SNES, the convergence report), ``model`` (the FlowModel: meshes of
+the ice, initial guesses), ``ismip_hom`` (the benchmark), ``commands`` (CLI verifications).
 """
-
-from glacier.flow import register
-
-
-@register("stokes")
-def _stokes(**options):
-    from stokes_solver.model import StokesModel
-
-    return StokesModel(**options)

@@ -26,7 +26,8 @@ from glacier.errors import InputError
 from stokes_solver import physics
 from stokes_solver.columns import Columns
 from stokes_solver.mesh import extrude
-from stokes_solver.solver import StokesProblem, solve
+from stokes_solver.problem import StokesProblem
+from stokes_solver.solver import solve
 
 DEFAULT_NX = {"3d": 32, "flowline": 160}
 """Default columns along x (and y) for 3-D (A, C) and flowline (B, D) runs: with 16 and 40 the

@@ -47,13 +47,43 @@ from stokes_solver import physics
 from stokes_solver.columns import Columns
 from stokes_solver.mesh import (WINDOW_SIDES, grid_lookup, ice_base_mesh, layer_heights,
                                 node_keys, place_layers, vertex_function, vertex_space)
-from stokes_solver.solver import StokesProblem, solve
+from stokes_solver.options import NewtonSettings
+from stokes_solver.problem import StokesProblem
+from stokes_solver.solver import solve
 
 MIN_THICKNESS = 1.0
 """Thickness (m) above which a grid point holds ice (docs/design.md's ice-covered cells)."""
 
 MARGIN_THICKNESS = 1.0
 """Thickness (m) of the mesh at the ice-free corners of the meshed cells (the ice front)."""
+
+
+@dataclass
+class MeshSetup:
+    """The mesh of one ice mask and what lives on it, kept by ``StokesModel`` for the next
+    solve: reused as it is (layers moved) when the mask is unchanged, the source of the
+    transferred start when it has changed on the same grid.
+
+    ``key``: (grid shape, x0, y0, dx, layers, refinement, MPI ranks, ice mask bytes), equal
+    for the same mesh topology; ``mesh``: the extruded mesh; ``Q1``: its vertex space;
+    ``zeta``: the relative heights of its layers (``mesh.layer_heights``); ``nodes``: the grid
+    keys of the Q2 and Q1 nodes (``mesh.node_keys``); ``arrhenius`` (MPa^-3 a^-1),
+    ``slidingco`` (MPa a^(1/3) m^(-1/3)), ``slope_x``, ``slope_y`` (bed slopes): Q1 Functions
+    that each solve refills from its state; ``problem``: the StokesProblem on them;
+    ``solution``: the local values of the last solution's velocity (m a-1) and pressure (MPa),
+    None before the first solve."""
+
+    key: tuple
+    mesh: object
+    Q1: object
+    zeta: object
+    nodes: list
+    arrhenius: object
+    slidingco: object
+    slope_x: object
+    slope_y: object
+    problem: StokesProblem
+    solution: list | None = None
 
 
 @dataclass
@@ -68,7 +98,8 @@ class StokesModel:
     guess's or the SIA's velocities lifted to 3-D) or ``"rest"`` (u = 0, p = 0: the naive
     baseline of docs/design.md, with ``solver="naive", picard_steps=0``); ``threads``: BLAS
     threads of the factorizations (``solver.solve``; 1 suits one solve per core, as the data
-    rules run them).
+    rules run them); ``settings``: the stopping and refactorization controls of Newton
+    (``options.NewtonSettings``).
 
     ``guess`` (the evolution driver passes the previous snapshot's velocities): Newton starts
     from the model's previous 3-D solution when that was on the same grid and ice mask (the
@@ -83,8 +114,9 @@ class StokesModel:
     picard_steps: int = 1
     start: str = "lifted"
     threads: int = 1
+    settings: NewtonSettings = NewtonSettings()
     name: str = "stokes"
-    _previous: dict | None = field(default=None, init=False, repr=False)
+    _previous: MeshSetup | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self):
         if self.start not in ("lifted", "rest"):
@@ -106,17 +138,17 @@ class StokesModel:
         key = (shape, x[0], y[0], dx, self.layers, self.refinement, MPI.COMM_WORLD.size,
                ice.tobytes())
         previous = self._previous
-        same_mesh = previous is not None and previous["key"] == key
+        same_mesh = previous is not None and previous.key == key
         setup = previous if same_mesh else self._mesh(x, y, dx, ice, key)
-        mesh, Q1, problem = setup["mesh"], setup["Q1"], setup["problem"]
-        place_layers(mesh, setup["zeta"], look(state.topg.values), look(height))
+        mesh, Q1, problem = setup.mesh, setup.Q1, setup.problem
+        place_layers(mesh, setup.zeta, look(state.topg.values), look(height))
         bx, by = surface_slopes(state.topg.values, dx)
-        for name, values in (("arrhenius", state.arrhenius), ("slidingco", state.slidingco),
-                             ("slope_x", bx), ("slope_y", by)):
-            vertex_function(Q1, look(values), out=setup[name])
+        for out, values in ((setup.arrhenius, state.arrhenius), (setup.slidingco, state.slidingco),
+                            (setup.slope_x, bx), (setup.slope_y, by)):
+            vertex_function(Q1, look(values), out=out)
         w0 = fd.Function(problem.function_space)
         if guess is not None and same_mesh:
-            for target, values in zip(w0.subfunctions, setup["solution"]):
+            for target, values in zip(w0.subfunctions, setup.solution):
                 target.dat.data_wo_with_halos[:] = values
             start = "warm"
         elif self.start == "rest":
@@ -127,15 +159,15 @@ class StokesModel:
                 sliding=self.sliding)
             self._lift(w0, Q1, look, lifted, state.topg.values, height)
             start = "guess profile" if guess is not None else "sia profile"
-            if guess is not None and previous is not None and previous["key"][:-1] == key[:-1]:
+            if guess is not None and previous is not None and previous.key[:-1] == key[:-1]:
                 start = self._transfer(previous, setup, w0)
         newton_only = start.startswith("warm") or self.solver == "naive"
         w, report = solve(problem, self.solver, guess=w0,
                           picard_steps=0 if newton_only else self.picard_steps,
-                          threads=self.threads)
+                          threads=self.threads, settings=self.settings)
         report["start"] = start
         report["mesh"] = "reused, layers moved" if same_mesh else "new"
-        setup["solution"] = [f.dat.data_ro_with_halos.copy() for f in w.subfunctions]
+        setup.solution = [f.dat.data_ro_with_halos.copy() for f in w.subfunctions]
         self._previous = setup
         report.update(layers=self.layers, refinement=self.refinement, sliding=self.sliding,
                       min_thickness_m=MIN_THICKNESS, margin_thickness_m=MARGIN_THICKNESS,
@@ -147,36 +179,34 @@ class StokesModel:
             ds[name] = values
         return ds
 
-    def _mesh(self, x, y, dx, ice, key):
+    def _mesh(self, x, y, dx, ice, key) -> MeshSetup:
         """A new extruded mesh of the ice columns (layers still at unit height), its Q1 space,
-        the Functions of the grid fields and the StokesProblem on them, in a dict that later
-        solves on the same ice mask reuse after moving the layers (``place_layers``)."""
+        the Functions of the grid fields and the StokesProblem on them, which later solves on
+        the same ice mask reuse after moving the layers (``place_layers``)."""
         base = ice_base_mesh(x, y, ice)
         mesh = fd.ExtrudedMesh(base, self.layers, layer_height=1.0 / self.layers)
         Q1 = vertex_space(mesh)
-        setup = {"key": key, "mesh": mesh, "Q1": Q1, "zeta": layer_heights(mesh, self.refinement),
-                 "nodes": [node_keys(mesh, degree, x[0], y[0], dx, self.layers)
-                           for degree in (2, 1)]}
-        for name in ("arrhenius", "slidingco", "slope_x", "slope_y"):
-            setup[name] = fd.Function(Q1, name=name)
-        gx, gy = setup["slope_x"], setup["slope_y"]
+        zeta = layer_heights(mesh, self.refinement)
+        nodes = [node_keys(mesh, degree, x[0], y[0], dx, self.layers) for degree in (2, 1)]
+        arrhenius, slidingco, gx, gy = (fd.Function(Q1, name=name) for name in
+                                        ("arrhenius", "slidingco", "slope_x", "slope_y"))
         normal = fd.as_vector([-gx, -gy, 1.0]) / fd.sqrt(1.0 + gx**2 + gy**2)
-        friction = physics.Friction(setup["slidingco"], WEERTMAN_M) if self.sliding else None
+        friction = physics.Friction(slidingco, WEERTMAN_M) if self.sliding else None
         markers = set(int(k) for k in base.exterior_facets.unique_markers)
         walls = tuple(k for k in WINDOW_SIDES if k in markers)
-        setup["problem"] = StokesProblem(mesh, setup["arrhenius"], physics.body_force(3),
-                                         friction=friction, walls=walls, bed_normal=normal)
-        return setup
+        problem = StokesProblem(mesh, arrhenius, physics.body_force(3), friction=friction,
+                                walls=walls, bed_normal=normal)
+        return MeshSetup(key, mesh, Q1, zeta, nodes, arrhenius, slidingco, gx, gy, problem)
 
     @staticmethod
-    def _transfer(previous, setup, w):
+    def _transfer(previous: MeshSetup, setup: MeshSetup, w):
         """Copy the previous solve's solution (velocity and pressure) into ``w`` at the nodes the
         new mesh shares with the previous one (same grid, other ice mask), leaving the lifted
         start on the new columns; returns the start's name, with the share of nodes kept."""
-        comm = setup["mesh"].comm
+        comm = setup.mesh.comm
         kept = total = 0
         for target, old_keys, new_keys, old_values in zip(
-                w.subfunctions, previous["nodes"], setup["nodes"], previous["solution"]):
+                w.subfunctions, previous.nodes, setup.nodes, previous.solution):
             old_keys = np.concatenate(comm.allgather(old_keys))
             old_values = np.concatenate(comm.allgather(old_values))
             order = np.argsort(old_keys)

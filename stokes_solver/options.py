@@ -1,12 +1,14 @@
-"""Every PETSc setting of the Stokes solver, in one place.
+"""Every setting of the Stokes solver, in one place: the controls of the Picard and Newton
+iterations (``NewtonSettings``), the two constants fixed in the problem's forms
+(``QUADRATURE_DEGREE``, ``SLIDING_SCALE``), and the PETSc options of the presets.
 
 Two presets for the linear solves inside Newton's method:
 
 ``direct``
     MUMPS LDL^T factorization of the whole Taylor-Hood saddle-point Jacobian, reused as the
     preconditioner of GMRES in later Newton steps and in the next solve of the same problem,
-    and renewed only when GMRES needs more than ``solver.REFACTOR_KRYLOV_ITS`` iterations.
-    Robust; the fastest here up to a few 10^5 DOFs.
+    and renewed only when GMRES needs more than ``NewtonSettings.refactor_krylov_its``
+    iterations. Robust; the fastest here up to a few 10^5 DOFs.
 ``scalable``
     FGMRES preconditioned by a Schur-complement fieldsplit: algebraic multigrid (PETSc GAMG,
     with the rigid-body modes as near-null space) on the velocity block, and on the Schur
@@ -23,7 +25,48 @@ Two presets for the linear solves inside Newton's method:
 ``AUTO_DIRECT_MAX_DOFS`` degrees of freedom or when the bed slides, scalable above.
 """
 
+from dataclasses import dataclass
+
 from glacier.errors import InputError
+
+
+@dataclass(frozen=True)
+class NewtonSettings:
+    """The controls of the Picard and Newton iterations of ``solver.solve``, read at each
+    iteration (a kept nonlinear solver takes those of its current solve)."""
+
+    picard_steps: int = 2
+    """Picard (frozen-viscosity) linear solves before Newton when ``solver.solve`` has no guess
+    and is not told how many (``model.StokesModel`` always tells it: its own
+    ``picard_steps``)."""
+    refactor_krylov_its: int = 15
+    """Linear iterations above which a reused factorization (``direct`` preset) is renewed at
+    the next Newton step: a stale factorization costs more in back-substitutions than a fresh
+    one."""
+    load_tolerance: float = 1e-8
+    """Newton stops when the residual norm falls below this fraction of the norm of the gravity
+    load (the assembled body force), whatever the start."""
+    update_tolerance: float = 1e-3
+    """Newton also stops when its direction moves no velocity by more than this (m a-1), or by
+    more than ``update_rtol`` times the largest speed of the iterate, whichever is larger. The
+    Newton direction at an iterate estimates that iterate's error, so the error left after the
+    step is below that bound, and of order bound^2 / speed after a full step in Newton's
+    quadratic phase."""
+    update_rtol: float = 1e-4
+    """Relative part of the velocity-update test: 0.1 m a-1 on a glacier whose fastest node
+    moves at 1000 m a-1, where the step before (measured 0.04 m a-1 on the steep test glacier)
+    leaves an error of ~1e-6 m a-1, and no change from ``update_tolerance`` at the ~10 m a-1 of
+    ISMIP-HOM. 0 leaves the absolute test alone, the tightest solve
+    (``evaluation/bench_stokes_glacier.py``'s reference)."""
+
+
+QUADRATURE_DEGREE = 4
+"""Quadrature degree of every form of ``problem.StokesProblem`` (3 Gauss points per
+direction)."""
+
+SLIDING_SCALE = 10.0
+"""Reference sliding speed (m a-1) at which the first Picard step from rest linearises the
+friction law (``problem.StokesProblem.picard_friction``)."""
 
 AUTO_DIRECT_MAX_DOFS = 400_000
 """Largest problem (DOFs) that ``"auto"`` gives to the direct solver. On the steep 3026-cell
@@ -41,8 +84,9 @@ NEWTON = {
 }
 """Newton with a line search minimising the residual norm (``l2``: 9 Newton steps on a grown
 real glacier where ``bt`` takes 13 and a full step diverges). The residual is in MPa m^2 (3-D)
-or MPa m (flowline); ``solver.solve`` replaces ``snes_atol`` by a fraction of the gravity load's
-norm, and no relative test is made (a poor start would make it meaningless)."""
+or MPa m (flowline); ``solver.solve`` sets ``snes_atol`` to the fraction
+``NewtonSettings.load_tolerance`` of the gravity load's norm, and no relative test is made (a
+poor start would make it meaningless)."""
 
 MUMPS_LDLT = {
     "mat_type": "aij",

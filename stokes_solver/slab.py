@@ -24,7 +24,8 @@ from glacier.constants import GLEN_N, RHO_G
 from stokes_solver import physics
 from stokes_solver.columns import Columns
 from stokes_solver.mesh import extrude
-from stokes_solver.solver import StokesProblem, solve
+from stokes_solver.problem import StokesProblem
+from stokes_solver.solver import solve
 
 
 def exact_surface_speed(arrhenius, thickness, slope, beta2=None, n=GLEN_N):

@@ -19,7 +19,9 @@ INSTRUCTORS = ("hybrid", "stokes")
 
 @pytest.fixture
 def elsewhere(tmp_path, monkeypatch):
-    """A working directory without a library/ and no ICEBENCH_LIBRARY."""
+    """Another working directory, with a library/ of its own (not looked at), and no
+    ICEBENCH_LIBRARY."""
+    (tmp_path / "library").mkdir()
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ICEBENCH_LIBRARY", raising=False)
     return tmp_path

@@ -1,4 +1,6 @@
-"""Training-data generation and assembly: runs with two instructors -> Zarr stores."""
+"""Training-data generation and assembly: runs with two instructors -> Zarr stores, the border
+rule and the coverage figure. The runs' domains are windows and valleys whose glaciers reach the
+border, so the stores keep those snapshots (``keep_border_ice=True``) unless a test says."""
 
 import json
 
@@ -6,11 +8,13 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from glacier.coverage import QUANTITIES, coverage_figure
 from glacier.dataset import (FORMAT_VERSION, INPUTS, OUTPUTS, assemble, assign_splits,
-                             open_store, summary, verify_store, write_store)
+                             open_store, summary, touches_border, verify_store, write_store)
 from glacier.datagen import sample_parameters, simulate_run
 from glacier.errors import InputError, SolverError
-from glacier.flow import get_flow_model, register
+from glacier.fields import make_state
+from glacier.flow import get_flow_model
 from glacier.geometry import build_domain
 
 GRID = {"resolution": 200.0, "nx": 20, "ny": 16}
@@ -19,8 +23,7 @@ INSTRUCTORS = {"sia": {"model": "sia"}, "flaky": {"model": "flaky-sia"},
 SIMULATION = {"years": 20.0, "output_interval": 5.0}
 
 
-@register("flaky-sia")
-def _flaky(fail_calls=(1, 2)):
+def flaky_sia(fail_calls=(1, 2)):
     """A real SIA solve that reports non-convergence (as a solver would) on the calls whose
     number modulo 4 is in ``fail_calls``: by default twice in a row every other snapshot, so
     the retry fails too; with ``[1]`` only first attempts fail and every retry succeeds."""
@@ -39,7 +42,8 @@ def _flaky(fail_calls=(1, 2)):
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, add_flow_models):
+    add_flow_models({"flaky-sia": f"{__name__}:flaky_sia"})
     folder = tmp_path_factory.mktemp("runs")
     files = {}
     for domain, spec in (("real", {"topography": "aletsch_100m", "x0": 420500, "y0": 5146500}),
@@ -64,19 +68,23 @@ def test_run_holds_every_instructor_on_the_same_states(runs):
     assert run.recovering_converged.all()
     retries = json.loads(run.attrs["retries"])
     assert retries["recovering"] == 2 and retries["flaky"] == 2
+    np.testing.assert_array_equal(run.touches_border, touches_border(run.thk.values))
 
 
 def test_assembled_store(runs, tmp_path):
     splits = assign_splits(["real", "v1", "v2"], ["real"], ["v2"], ["real"])
-    data = assemble(runs, "flaky", splits, {"seed": 7})
-    # t = 0 has no ice and is dropped; non-converged snapshots are excluded and counted
-    expected, failed = 0, 0
+    data = assemble(runs, "flaky", splits, {"seed": 7}, keep_border_ice=True)
+    # t = 0 has no ice and is dropped; non-converged snapshots are excluded and counted, and so
+    # are the snapshots with ice on the border (kept here)
+    expected, failed, border = 0, 0, 0
     for path in runs.values():
         run = xr.open_dataset(path)
         ok = run.flaky_converged.values
         expected += int((ok & (run.thk.max(("x", "y")).values > 1)).sum())
         failed += int((~ok).sum())
+        border += int((ok & run.touches_border.values).sum())
     assert data.sizes["sample"] == expected and data.attrs["excluded_total"] == failed >= 6
+    assert data.attrs["border_ice_total"] == border > 0 and data.attrs["keep_border_ice"]
     assert set(data.data_vars) == set(INPUTS) | set(OUTPUTS)
     assert set(np.unique(data.split.values)) <= {"train", "val", "test"}
     assert (data.split.values[data.domain.values == "real"] == "test").all()
@@ -87,23 +95,27 @@ def test_assembled_store(runs, tmp_path):
     assert verify_store(path)[0]
     text = summary(back)
     assert "excluded snapshots (solver did not converge)" in text and "thk" in text
+    assert f"snapshots whose ice touches the domain border: {border}, kept" in text
 
 
 def test_data_commands(runs, tmp_path, capsys):
     from icebench.cli import main
     splits = assign_splits(["real", "v1", "v2"], ["real"], ["v2"], ["real"])
-    path = write_store(assemble(runs, "sia", splits, {}), tmp_path / "sia.zarr")
-    assert main(["-q", "data", "inspect", str(path), "--figure", str(tmp_path / "s.png")]) == 0
+    path = write_store(assemble(runs, "sia", splits, {}, keep_border_ice=True),
+                       tmp_path / "sia.zarr")
+    assert main(["-q", "data", "inspect", str(path), "--figure", str(tmp_path / "s.png"),
+                 "--coverage", str(tmp_path / "c.png")]) == 0
     out = capsys.readouterr().out
     assert "samples per split: train" in out and (tmp_path / "s.png").stat().st_size > 10_000
+    assert (tmp_path / "c.png").stat().st_size > 10_000
     assert main(["-q", "data", "verify", str(path)]) == 0
     assert "content hash matches" in capsys.readouterr().out
 
 
 def test_same_inputs_same_hash_and_tamper_detected(runs, tmp_path):
     splits = assign_splits(["real", "v1", "v2"], ["real"], [], ["real"])
-    a = assemble(runs, "sia", splits, {})
-    b = assemble(runs, "sia", splits, {})
+    a = assemble(runs, "sia", splits, {}, keep_border_ice=True)
+    b = assemble(runs, "sia", splits, {}, keep_border_ice=True)
     assert a.attrs["content_hash"] == b.attrs["content_hash"]
     path = write_store(a, tmp_path / "sia.zarr")
     tampered = open_store(path).load()
@@ -143,10 +155,75 @@ def test_per_domain_parameter_samples_differ_between_domains():
 
 def test_store_of_another_format_version_is_refused(runs, tmp_path):
     splits = assign_splits(["real", "v1", "v2"], ["real"], [], ["real"])
-    data = assemble(runs, "sia", splits, {})
+    data = assemble(runs, "sia", splits, {}, keep_border_ice=True)
     data.attrs["format_version"] = 0
     path = write_store(data, tmp_path / "old.zarr")
     with pytest.raises(InputError, match="format_version 0; this icebench reads 1"):
         open_store(path)
     with pytest.raises(InputError, match="does not exist"):
         open_store(tmp_path / "none.zarr")
+
+
+def _tiny_run(thk: np.ndarray) -> xr.Dataset:
+    """A run file of the instructor ``sia`` with the snapshots ``thk`` (time, 8, 8; m) on a flat
+    bed at 2000 m, 100 m cells, every solve converged, velocities 1 m/a."""
+    state = make_state(100.0 * np.arange(8), 100.0 * np.arange(8), topg=np.full((8, 8), 2000.0))
+    run = xr.Dataset({"thk": (("time", "y", "x"), thk),
+                      "usurf": (("time", "y", "x"), 2000.0 + thk)},
+                     coords={"time": 10.0 * np.arange(len(thk)), "x": state.x, "y": state.y})
+    for name in ("topg", "icemask", "arrhenius", "slidingco"):
+        run[name] = state[name]
+    for f in OUTPUTS:
+        run[f"sia_{f}"] = (("time", "y", "x"), np.ones_like(thk))
+    run["sia_converged"] = ("time", np.ones(len(thk), dtype=bool))
+    run["sia_seconds"] = ("time", np.zeros(len(thk)))
+    return run
+
+
+def test_snapshots_with_ice_on_the_border_are_left_out_and_counted(tmp_path):
+    """Three snapshots: no ice, a glacier inside the domain, a glacier reaching the last column
+    (2 m there: a glacier cut by its window). The store keeps only the whole glacier and counts
+    the cut one; with ``keep_border_ice`` it keeps both and still counts it."""
+    thk = np.zeros((3, 8, 8))
+    thk[1, 2:6, 2:6] = 50.0
+    thk[2, 2:6, 2:8] = 50.0
+    thk[2, 2:6, 7] = 2.0
+    np.testing.assert_array_equal(touches_border(thk), [False, False, True])
+    assert not touches_border(np.pad(np.full((4, 4), 50.0), 2, constant_values=1.0))  # 1 m: no ice
+    path = tmp_path / "d.nc"
+    _tiny_run(thk).to_netcdf(path)
+    runs = {("d", "growth", 0): path}
+    data = assemble(runs, "sia", {"d": "train"}, {})
+    np.testing.assert_array_equal(data.time, [10.0])
+    assert data.attrs["border_ice"] == {"d/growth/0": 1} and data.attrs["border_ice_total"] == 1
+    assert "touches the domain border: 1, left out" in summary(data)
+    kept = assemble(runs, "sia", {"d": "train"}, {}, keep_border_ice=True)
+    np.testing.assert_array_equal(kept.time, [10.0, 20.0])
+    assert kept.attrs["border_ice_total"] == 1
+    _tiny_run(thk[[0, 2]]).to_netcdf(path)
+    with pytest.raises(InputError, match="1 left out because their ice touches the domain border"):
+        assemble(runs, "sia", {"d": "train"}, {})
+
+
+def test_coverage_figure_counts_every_group(runs, tmp_path):
+    """The coverage figure of a store: one group per split and per held-out glacier, with the
+    samples and ice cells of each, and every ice cell in one bin of each histogram."""
+    splits = assign_splits(["real", "v1", "v2"], ["real"], ["v2"], ["real"])
+    data = open_store(write_store(assemble(runs, "sia", splits, {}, keep_border_ice=True),
+                                  tmp_path / "sia.zarr"))
+    cov = coverage_figure(data, tmp_path / "coverage.png")
+    assert (tmp_path / "coverage.png").stat().st_size > 10_000
+    groups = cov["groups"]
+    assert list(groups) == ["train", "val", "test", "val: v2", "test: real"]
+    ice = (data.thk > 1.0).sum(("y", "x")).values
+    for name, members in [("train", data.split == "train"), ("val", data.split == "val"),
+                          ("test", data.split == "test"), ("val: v2", data.domain == "v2"),
+                          ("test: real", data.domain == "real")]:
+        members = members.values
+        assert groups[name]["samples"] == members.sum() > 0
+        assert groups[name]["cells"] == ice[members].sum() > 0
+        for q in QUANTITIES:
+            assert groups[name]["counts"][q].sum() == groups[name]["cells"]
+    for split, glacier in (("val", "val: v2"), ("test", "test: real")):  # one glacier each
+        for q in QUANTITIES:
+            np.testing.assert_array_equal(groups[split]["counts"][q], groups[glacier]["counts"][q])

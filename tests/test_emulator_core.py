@@ -139,3 +139,14 @@ def test_fidelity_definition():
     assert scores["rel_l2_velbar"] == pytest.approx(np.sqrt(3 / 75))
     assert np.isnan(scores["fidelity_velsurf"])  # no reference speed at all
 
+
+
+def test_manifest_names_the_store_without_a_machine_path(tmp_path, monkeypatch):
+    """A published manifest records the store relative to the working directory (the
+    workflow's results/), or by its name alone when it lies elsewhere."""
+    from emulator.publish import portable_path
+
+    monkeypatch.chdir(tmp_path)
+    assert portable_path(tmp_path / "results" / "data" / "sia.zarr") == "results/data/sia.zarr"
+    assert portable_path("results/data/sia.zarr") == "results/data/sia.zarr"
+    assert portable_path(tmp_path.parent / "elsewhere" / "sia.zarr") == "sia.zarr"

@@ -34,7 +34,8 @@ def _weights(path):
 
 def test_loader_shapes_mask_and_chunked_shuffle(store, monkeypatch):
     import emulator.batches
-    from emulator.data import make_batches, split_indices
+    from emulator.batches import make_batches
+    from emulator.data import split_indices
     from glacier.dataset import open_store
 
     data = open_store(store)
@@ -189,7 +190,8 @@ def test_publish_bundle_and_flow_model(store, reference_run, tmp_path):
     assert publish(ref_dir, tmp_path / "library").name == "v002"
     names = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()}
     assert names == {"model.keras", "manifest.json", "MODEL_CARD.md", "learning_curve.png",
-                     "igm/200/model.h5", "igm/200/fieldin.dat", "igm/200/fieldout.dat"}
+                     "coverage.png", "igm/200/model.h5", "igm/200/fieldin.dat",
+                     "igm/200/fieldout.dat"}
     manifest = read_manifest(bundle)
     assert manifest["valid"]["dx_m"] == [200.0]
     assert 0 < manifest["valid"]["arrhenius"][0] <= manifest["valid"]["arrhenius"][1]
@@ -197,6 +199,7 @@ def test_publish_bundle_and_flow_model(store, reference_run, tmp_path):
     assert {e["name"]: e["units"] for e in manifest["inputs"]}["slidingco"] == "MPa a(1/3) m-(1/3)"
     card = (bundle / "MODEL_CARD.md").read_text()
     assert "learning_curve.png" in card and "| velbar (ubar, vbar) |" in card
+    assert "![data coverage](coverage.png)" in card
 
     flow = get_flow_model("emulator", path=str(bundle))
     assert isinstance(flow, FlowModel)

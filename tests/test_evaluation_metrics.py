@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from evaluation.metrics import SCORED, add_sums, error_sums, fidelity_scores, json_ready, scores
 from glacier.fields import VELOCITY_FIELDS
+from glacier.metrics import SCORED, add_sums, error_sums, fidelity_scores, json_ready, scores
 
 
 def _fields(seed=0, shape=(5, 6)):

@@ -6,8 +6,10 @@ import time
 import numpy as np
 import pytest
 
-from evaluation.speed import (add_speedups, emulator_efficiency, emulator_flops, format_table,
-                              resample, sgemm_rate, time_call)
+from evaluation.efficiency import emulator_efficiency, emulator_flops, sgemm_rate
+from evaluation.resample import resample
+from evaluation.speed import add_speedups, format_table
+from evaluation.timing import time_call
 from glacier.io import write_dataset
 from icebench.cli import main
 

@@ -1,12 +1,17 @@
-"""Domains (DEM windows, synthetic valleys, Halfar dome) and NetCDF/Zarr I/O."""
+"""Domains (DEM windows, synthetic beds, Halfar dome) and NetCDF/Zarr I/O."""
 
 import numpy as np
 import pytest
 import xarray as xr
+import yaml
 
+from glacier.dataset import touches_border
 from glacier.errors import InputError
-from glacier.geometry import (TOPOGRAPHIES, build_domain, halfar_state, halfar_thickness,
-                              halfar_t0, synthetic_valley, topography_window)
+from glacier.evolve import grow_glacier
+from glacier.geometry import (SYNTHETIC_BEDS, SYNTHETIC_ELA, TOPOGRAPHIES, build_domain,
+                              halfar_state, halfar_thickness, halfar_t0, synthetic_valley,
+                              topography_window)
+from glacier.schema import SCHEMA_PATH
 from glacier.io import read_state, write_dataset
 from glacier.validation import validate_state
 
@@ -47,6 +52,64 @@ def test_build_domain_from_config_entries():
     assert build_domain({"synthetic_seed": 1}, grid).sizes == {"y": 16, "x": 20}
     real = build_domain({"topography": "aletsch_100m", "x0": 420500, "y0": 5146500}, grid)
     assert real.sizes == {"y": 16, "x": 20} and float(real.x[0]) == 420500.0
+    xr.testing.assert_identical(build_domain({"synthetic": "valley", "seed": 1}, grid),
+                                build_domain({"synthetic_seed": 1}, grid))
+    cirque = build_domain({"synthetic": "cirque", "seed": 3}, grid)
+    assert cirque.sizes == {"y": 16, "x": 20}
+    assert cirque.attrs["source"] == "synthetic_cirque(seed=3)"
+    with pytest.raises(InputError, match="synthetic bed 'fjord' is none of"):
+        build_domain({"synthetic": "fjord", "seed": 1}, grid)
+
+
+def test_the_schema_names_every_synthetic_bed():
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    spec = schema["properties"]["domains"]["additionalProperties"]["properties"]["synthetic"]
+    assert spec["enum"] == list(SYNTHETIC_BEDS)
+
+
+ICE_FREE_BEDS = ("cirque", "ice_cap", "dome")
+
+
+@pytest.mark.parametrize("name", ICE_FREE_BEDS)
+def test_synthetic_beds_are_seeded_in_physical_units(name):
+    """Same seed, same bed; another seed, another bed; without the random roughness the bed on
+    a 200 m grid is the 100 m bed of the same extent at every other cell."""
+    make = SYNTHETIC_BEDS[name]
+    a, b, c = make(3, 40, 30, 200.0), make(3, 40, 30, 200.0), make(4, 40, 30, 200.0)
+    xr.testing.assert_identical(a, b)
+    assert a.sizes == {"y": 30, "x": 40} and not np.allclose(a.topg, c.topg)
+    validate_state(a)
+    fine, coarse = make(5, 63, 63, 100.0, noise=0.0), make(5, 32, 32, 200.0, noise=0.0)
+    np.testing.assert_allclose(fine.topg.values[::2, ::2], coarse.topg.values, atol=1e-6)
+
+
+def test_synthetic_bed_shapes():
+    """The dome peaks near the middle, the ice cap has a broad top above SYNTHETIC_ELA, the
+    cirque's bowl lies below its back wall and above its valley; all stand on a lowland far
+    below SYNTHETIC_ELA at the border."""
+    grid = (32, 32, 200.0)
+    for name in ICE_FREE_BEDS:
+        bed = SYNTHETIC_BEDS[name](0, *grid, noise=0.0).topg.values
+        border = np.concatenate([bed[0], bed[-1], bed[:, 0], bed[:, -1]])
+        assert border.max() < SYNTHETIC_ELA - 200.0 < SYNTHETIC_ELA + 200.0 < bed.max(), name
+    dome = SYNTHETIC_BEDS["dome"](0, *grid, noise=0.0).topg.values
+    peak = np.unravel_index(np.argmax(dome), dome.shape)
+    assert max(abs(peak[0] - 15.5), abs(peak[1] - 15.5)) <= 2
+    cap = SYNTHETIC_BEDS["ice_cap"](0, *grid, noise=0.0).topg.values
+    assert (cap > SYNTHETIC_ELA + 100.0).sum() * 0.04 > 3.0  # km2 of plateau
+    cirque = SYNTHETIC_BEDS["cirque"](0, *grid, noise=0.0).topg.values
+    axis = cirque[12 + np.argmin(cirque[12:20, 16])]  # the valley floor's row, near the middle
+    crest = int(np.argmax(axis))  # the back wall's crest
+    bowl = crest + int(np.argmin(axis[crest:crest + 5]))  # the lowest cell 1 km below it
+    assert axis[crest] > axis[bowl] + 200.0 and axis[bowl] > axis[bowl + 8] + 150.0
+
+
+@pytest.mark.parametrize("name", ICE_FREE_BEDS)
+def test_synthetic_beds_grow_glaciers_inside_their_border(name):
+    """60 years of SIA growth at SYNTHETIC_ELA on 32 x 32 cells of 200 m: a glacier whose ice
+    stays off the domain border (docs/glacier.md: also at 300 years)."""
+    grown = grow_glacier(SYNTHETIC_BEDS[name](1, 32, 32, 200.0), 60.0, SYNTHETIC_ELA)
+    assert float(grown.thk.max()) > 50.0 and not touches_border(grown.thk.values)
 
 
 def test_halfar_solution_conserves_volume_in_time():

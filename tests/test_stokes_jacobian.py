@@ -17,7 +17,7 @@ import firedrake as fd  # noqa: E402
 
 from stokes_solver import physics  # noqa: E402
 from stokes_solver.ismip_hom import build_problem  # noqa: E402
-from stokes_solver.solver import StokesProblem  # noqa: E402
+from stokes_solver.problem import StokesProblem  # noqa: E402
 
 ROUND_OFF = 1e-12
 """Relative Frobenius distance allowed between two assemblies of equal forms."""

@@ -14,12 +14,13 @@ from glacier.sia import sia_velocities  # noqa: E402
 
 def agreement(reference) -> float:
     """How far (m a-1) two solves of one problem may differ: each stops once Newton's direction
-    moves no velocity by more than max(UPDATE_TOLERANCE, UPDATE_RTOL * largest speed), an
-    estimate of its error, so two of them agree to twice that."""
-    from stokes_solver import solver
+    moves no velocity by more than max(update_tolerance, update_rtol * largest speed) of the
+    default NewtonSettings, an estimate of its error, so two of them agree to twice that."""
+    from stokes_solver.options import NewtonSettings
 
+    settings = NewtonSettings()
     largest = max(np.abs(reference[name].values).max() for name in VELOCITY_FIELDS)
-    return 2 * max(solver.UPDATE_TOLERANCE, solver.UPDATE_RTOL * largest)
+    return 2 * max(settings.update_tolerance, settings.update_rtol * largest)
 
 
 @pytest.fixture(scope="module")
@@ -129,16 +130,16 @@ def test_new_ice_mask_starts_from_the_transferred_previous_solution(cap_velocity
         np.testing.assert_allclose(after[name].values, cold[name].values, atol=agreement(cold))
 
 
-def test_newton_stops_on_a_small_velocity_update(cap_velocity, monkeypatch):
+def test_newton_stops_on_a_small_velocity_update(cap_velocity):
     # with the residual test out of reach (below round-off), Newton must stop on the
     # velocity-update test, once its direction moves no velocity by more than its bound
-    # max(UPDATE_TOLERANCE, UPDATE_RTOL * largest speed), and agree with the default (whose
+    # max(update_tolerance, update_rtol * largest speed), and agree with the default (whose
     # error is below the same bound) to twice that bound
-    from stokes_solver import solver as solver_module
+    from stokes_solver.options import NewtonSettings
 
     state, _, cold = cap_velocity
-    monkeypatch.setattr(solver_module, "LOAD_TOLERANCE", 1e-30)
-    again = get_flow_model("stokes", layers=3).velocity(state)
+    settings = NewtonSettings(load_tolerance=1e-30)
+    again = get_flow_model("stokes", layers=3, settings=settings).velocity(state)
     report = again.attrs["solver_report"]
     assert report["converged"] and report["snes_reason"] == "CONVERGED_SNORM_RELATIVE"
     assert report["newton_iterations"] < 50
@@ -150,9 +151,9 @@ def test_velocity_update_test_stops_on_a_nan_residual():
     # a NaN residual ends Newton with PETSc's own reason, before the update is looked at
     from firedrake.petsc import PETSc
 
-    from stokes_solver.solver import _velocity_update_test
+    from stokes_solver.solver import _Schedule, _velocity_update_test
 
-    test = _velocity_update_test(None, {"picard_steps": 0})
+    test = _velocity_update_test(None, _Schedule())
     assert test(None, 3, (1.0, 1.0, float("nan"))) == \
         PETSc.SNES.ConvergedReason.DIVERGED_FUNCTION_NANORINF
 

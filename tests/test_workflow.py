@@ -1,6 +1,7 @@
-"""The Snakemake DAG: config validation, the paper-scale dry run, a small real run."""
+"""The Snakemake DAG: config validation and defaults, the paper-scale dry run, a small real run."""
 
 import copy
+import dataclasses
 import os
 import re
 import signal
@@ -15,9 +16,10 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from glacier.dataset import verify_store
+from glacier.schema import SCHEMA_PATH, defaults
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
+SCHEMA = str(SCHEMA_PATH)
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
@@ -25,7 +27,7 @@ def _config(name="config.yaml") -> dict:
     return yaml.safe_load((ROOT / "config" / name).read_text())
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "library.yaml", "paper.yaml"])
 def test_shipped_configs_are_valid(name):
     validate(_config(name), SCHEMA)
 
@@ -36,6 +38,9 @@ BAD_CONFIGS = {
     "negative years": (lambda c: c["simulation"].update(years=-5), "-5"),
     "domain without source": (lambda c: c["domains"].update(bad={"x0": 1.0}), "bad"),
     "bad domain name": (lambda c: c["domains"].update({"a b": {"synthetic_seed": 1}}), "a b"),
+    "unknown synthetic bed": (lambda c: c["domains"].update(f={"synthetic": "fjord", "seed": 1}),
+                              "fjord"),
+    "border rule not a boolean": (lambda c: c.update(assembly={"keep_border_ice": "no"}), "'no'"),
     "empty test split": (lambda c: c["splits"].update(test=[]), "test"),
     "unknown climate key": (lambda c: c["climates"]["growth"].update(elevation=3000), "elevation"),
 }
@@ -50,6 +55,49 @@ def test_bad_config_is_named(kind):
         validate(config, SCHEMA)
 
 
+def _required_only(config: dict, schema: dict) -> dict:
+    """``config`` without the keys that ``schema`` does not require, at every level."""
+    required = {key: value for key, value in config.items() if key in schema.get("required", [])}
+    return {key: _required_only(value, schema["properties"][key])
+            if "properties" in schema["properties"][key] else value
+            for key, value in required.items()}
+
+
+def test_schema_fills_the_library_defaults():
+    """Validation fills a config of only the required keys with the schema's defaults, and
+    these are the defaults of the code: EvolveSettings, TrainConfig (whose keys are the
+    schema's training keys), the velocity fields and the registered architectures."""
+    from emulator.config import TrainConfig
+    from emulator.zoo import ARCHITECTURES
+    from glacier.evolve import EvolveSettings
+    from glacier.fields import VELOCITY_FIELDS
+
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    config = _required_only(_config(), schema)
+    assert "training" not in config and "cfl" not in config["simulation"]
+    validate(config, SCHEMA)
+    simulation = config["simulation"]
+    assert EvolveSettings(**simulation) == EvolveSettings(simulation["years"],
+                                                          simulation["output_interval"])
+    assert TrainConfig(**config["training"]) == TrainConfig()
+    assert config["evaluation"] == defaults("evaluation")
+    training = schema["properties"]["training"]["properties"]
+    assert set(training) == {f.name for f in dataclasses.fields(TrainConfig)}
+    assert tuple(training["architecture"]["enum"]) == ARCHITECTURES
+    assert tuple(defaults("training")["outputs"]) == VELOCITY_FIELDS
+
+
+def test_default_dag_from_the_schema_defaults(tmp_path):
+    """The default config without its optional keys (the schema fills them in) schedules the
+    same jobs as the default config (dry run)."""
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    (tmp_path / "minimal").mkdir()
+    (tmp_path / "full").mkdir()
+    minimal = _dry_run_counts(tmp_path / "minimal", _required_only(_config(), schema))
+    assert minimal == _dry_run_counts(tmp_path / "full", _config())
+    assert minimal["all"] == 1 and minimal["train"] == len(_config()["instructors"])
+
+
 def test_paper_scale_dry_run_lists_its_jobs():
     out = subprocess.run(SNAKEMAKE + ["-n", "--configfile", "config/paper.yaml"], cwd=ROOT,
                          capture_output=True, text=True, check=True).stdout
@@ -57,6 +105,48 @@ def test_paper_scale_dry_run_lists_its_jobs():
               if len(line.split()) == 2 and line.split()[1].isdigit()}
     assert counts["simulate"] == 20 * 3 * 3  # domains x climates x parameter samples
     assert counts["geometry"] == 20 and counts["assemble"] == 2
+
+
+def _dry_run_outputs(workdir: Path, cfg: Path, home: Path) -> dict[str, list[str]]:
+    """Outputs of the jobs of a dry run of the ``data`` target in ``workdir``, by rule, with
+    ``home`` as the home folder (``~``)."""
+    out = subprocess.run(SNAKEMAKE + ["data", "-n", "--configfile", str(cfg), "-s",
+                                      str(ROOT / "Snakefile"), "-d", str(workdir)],
+                         check=True, capture_output=True, text=True,
+                         env={**os.environ, "HOME": str(home)}).stdout
+    outputs, rule = {}, None
+    for line in out.splitlines():
+        if line.startswith("rule "):
+            rule = line.split()[1].rstrip(":")
+        elif line.strip().startswith("output:"):
+            outputs.setdefault(rule, []).extend(line.split(":", 1)[1].replace(",", " ").split())
+    return outputs
+
+
+def test_data_dir_outside_the_work_tree_resumes_from_another(tmp_path):
+    """With ``data_dir: ~/icebench/small`` the geometries, runs and stores go to the home folder,
+    the summaries and figures under results_dir; once they are there, a dry run in another
+    working directory with the same data_dir schedules no geometry, run or store again."""
+    config = _config()
+    config["data_dir"] = "~/icebench/small"
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml.safe_dump(config))
+    home, first, second = tmp_path / "home", tmp_path / "first", tmp_path / "second"
+    data = home / "icebench" / "small"
+    outputs = _dry_run_outputs(first, cfg, home)
+    for rule in ("geometry", "simulate", "assemble"):
+        paths = list(map(Path, outputs[rule]))
+        assert paths and all(p.is_relative_to(data) for p in paths), (rule, paths)
+    assert {Path(p).parent for p in outputs["simulate"]} == \
+        {data / "runs" / d / c for d in config["domains"] for c in config["climates"]}
+    assert all(p.startswith("results/data/") for p in outputs["inspect_data"])
+    now = time.time()
+    for when, rule in enumerate(("geometry", "simulate", "assemble")):
+        for path in map(Path, outputs[rule]):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.mkdir() if path.suffix == ".zarr" else path.touch()
+            os.utime(path, (now + when, now + when))  # newer than the scripts and the inputs
+    assert set(_dry_run_outputs(second, cfg, home)) == {"inspect_data"}
 
 
 def _sia_config(tmp_path, years=10, epochs=2) -> Path:
@@ -82,7 +172,9 @@ def test_small_dag_builds_both_stores(tmp_path):
     for name in ("sia", "sliding"):
         text = (tmp_path / "results" / "data" / f"{name}_summary.txt").read_text()
         assert "samples per split: train 4, val 2, test 2" in text
-        assert (tmp_path / "results" / "data" / f"{name}_samples.png").stat().st_size > 10_000
+        assert "snapshots whose ice touches the domain border: 8, kept (keep_border_ice)" in text
+        for figure in ("samples", "coverage"):
+            assert (tmp_path / "results" / "data" / f"{name}_{figure}.png").stat().st_size > 10_000
     assert list((tmp_path / "results" / "benchmarks" / "simulate").glob("*.tsv"))
     _edits_rerun_only_their_stages(tmp_path, cfg)
     # a deleted run is regenerated alone: its geometry and the other runs are kept
@@ -107,13 +199,31 @@ def _dry_run_counts(tmp_path, config: dict) -> dict:
 
 
 def _edits_rerun_only_their_stages(tmp_path, cfg):
-    """A training and an evaluation key edited: training and scoring are scheduled, no
-    geometry, run or store (each rule sees only its slice of the config); a data key edited:
-    the runs and stores are."""
+    """Each rule sees only its slice of the config. With models and scores marked up to date
+    (empty files, ``--touch``, which records their params): an evaluation key edited schedules
+    no training and no scoring; a training and an evaluation key edited schedule training and
+    scoring but no geometry, run or store; a data key edited: the runs and stores are."""
     base = yaml.safe_load(cfg.read_text())
+    results = tmp_path / "results"
+    evaluated = results / "eval"
+    for name in base["instructors"]:
+        (results / "models" / name).mkdir(parents=True)
+        for path in [evaluated / "score" / f"{name}.json", evaluated / "score" / f"{name}.csv",
+                     *(evaluated / "maps" / name / f"{d}.png" for d in base["splits"]["test"])]:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
+    (results / "mlflow").mkdir()
+    (results / "mlflow" / ".initialised").touch()
+    scores = [str(evaluated / "score" / f"{name}.json") for name in base["instructors"]]
+    subprocess.run(SNAKEMAKE + [*scores, "--touch", "--forcerun", "train", "score", "--cores", "1",
+                                "--configfile", str(cfg), "-s", str(ROOT / "Snakefile"), "-d",
+                                str(tmp_path)], check=True, capture_output=True)
     edited = copy.deepcopy(base)
-    edited["training"]["epochs"] += 1
     edited.setdefault("evaluation", {})["speed_repeats"] = 5
+    counts = _dry_run_counts(tmp_path, edited)
+    assert counts["speed"] == 1
+    assert not {"geometry", "simulate", "assemble", "train", "score"} & set(counts), counts
+    edited["training"]["epochs"] += 1
     counts = _dry_run_counts(tmp_path, edited)
     assert counts["train"] == 2 and counts["score"] == 2
     assert not {"geometry", "simulate", "assemble"} & set(counts), counts

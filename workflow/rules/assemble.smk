@@ -1,11 +1,11 @@
-DATA_KEYS = ("seed", "grid", "domains", "splits", "climates", "parameters", "instructors",
-             "driver", "simulation")
+DATA_KEYS = ("seed", "grid", "domains", "splits", "climates", "parameters", "assembly",
+             "instructors", "driver", "simulation")
 """The config keys that define the data: the stores record them (and only them) as provenance,
 so an edit of a training or evaluation key leaves the stores, and the runs, up to date."""
-DATA_CONFIG = {key: config[key] for key in DATA_KEYS if key in config}
+DATA_CONFIG = {key: config[key] for key in DATA_KEYS}
 
 RUNS = expand(
-    f"{RESULTS}/runs/{{domain}}/{{climate}}/p{{sample}}.nc",
+    f"{DATA}/runs/{{domain}}/{{climate}}/p{{sample}}.nc",
     domain=DOMAINS,
     climate=CLIMATES,
     sample=SAMPLES,
@@ -13,12 +13,13 @@ RUNS = expand(
 
 
 rule assemble:
-    """All runs -> one Zarr store per instructor (non-converged snapshots left out and counted),
-    split by glacier, with normalisation statistics and a content hash."""
+    """All runs -> one Zarr store per instructor (non-converged snapshots and, unless
+    assembly.keep_border_ice, those with ice on the domain border left out and counted), split
+    by glacier, with normalisation statistics and a content hash."""
     input:
         RUNS,
     output:
-        directory(f"{RESULTS}/data/{{instructor}}.zarr"),
+        directory(f"{DATA}/data/{{instructor}}.zarr"),
     params:
         data=DATA_CONFIG,
     log:
@@ -33,15 +34,21 @@ rule assemble:
 
 
 rule inspect_data:
-    """Text summary and sample figure of one store (for the report)."""
+    """Text summary, sample figure and coverage figure (histograms over the ice per split and
+    held-out glacier) of one store (for the report and the model card)."""
     input:
-        f"{RESULTS}/data/{{instructor}}.zarr",
+        f"{DATA}/data/{{instructor}}.zarr",
     output:
         summary=f"{RESULTS}/data/{{instructor}}_summary.txt",
         figure=report(
             f"{RESULTS}/data/{{instructor}}_samples.png",
             category="Data",
             caption="../report/samples.rst",
+        ),
+        coverage=report(
+            f"{RESULTS}/data/{{instructor}}_coverage.png",
+            category="Data",
+            caption="../report/coverage.rst",
         ),
     log:
         f"{RESULTS}/logs/inspect/{{instructor}}.log",

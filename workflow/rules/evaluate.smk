@@ -1,18 +1,23 @@
 # Evaluation: fidelity of each emulator on its instructor's test split (per glacier, with error
 # maps), the cross-instructor row, transient fidelity, the speed benchmark and results/summary.md.
-# Uses the Snakefile's globals RESULTS, INSTRUCTORS, CLIMATES and config; the emulators are read
-# from RESULTS/models/<instructor> (the training rules write them there).
+# Uses the Snakefile's globals RESULTS, DATA, INSTRUCTORS, CLIMATES and config (its defaults filled in
+# from the schema) and DATA_CONFIG of assemble.smk; the emulators are read from
+# RESULTS/models/<instructor> (the training rules write them there).
 
-EVALUATION = {
-    "transient_instructors": [config["driver"]],  # Stokes-driven runs take long on 2 cores
+DERIVED = {
+    "transient_instructors": [config["driver"]],
     "transient_domain": config["splits"]["test"][0],
     "transient_climate": CLIMATES[0],
     "speed_domain": config["splits"]["test"][0],
-    "speed_sizes": [16, 24, 48],  # cells along x, the test glacier resampled
-    "speed_repeats": 3,
-    "speed_max_size": {"stokes": 16},  # Stokes took 48 s per solve on 24 x 24 here (2 cores)
-    **config.get("evaluation", {}),
 }
+"""What the null defaults of the schema's evaluation section stand for."""
+EVALUATION = {
+    key: DERIVED[key] if value is None else value for key, value in config["evaluation"].items()
+}
+SCORE_CONFIG = {**DATA_CONFIG, "training": config["training"]}
+"""The config slice a score is made from (the store's data, the emulator's training): the scores
+record it as provenance, so an evaluation edit leaves them up to date."""
+SUMMARY_CONFIG = {**SCORE_CONFIG, "evaluation": EVALUATION}
 TEST_DOMAINS = sorted(config["splits"]["test"])
 CROSS_PAIRS = (
     [(i, "stokes") for i in INSTRUCTORS if i != "stokes"] if "stokes" in INSTRUCTORS else []
@@ -23,7 +28,7 @@ rule score:
     """The emulator of one instructor against the instructor's velocities on the test split,
     per glacier and field, with error maps of each test glacier's latest snapshot."""
     input:
-        store=f"{RESULTS}/data/{{instructor}}.zarr",
+        store=f"{DATA}/data/{{instructor}}.zarr",
         model=f"{RESULTS}/models/{{instructor}}",
     output:
         scores=f"{RESULTS}/eval/score/{{instructor}}.json",
@@ -44,7 +49,7 @@ rule score:
         ],
     params:
         domains=TEST_DOMAINS,
-        config=config,
+        config=SCORE_CONFIG,
     log:
         f"{RESULTS}/logs/eval/score_{{instructor}}.log",
     benchmark:
@@ -60,8 +65,8 @@ rule cross_instructor:
     """One instructor against another (e.g. hybrid against Stokes) on the very same test
     snapshots: how much the physics differs, beside the emulator error."""
     input:
-        store=f"{RESULTS}/data/{{model}}.zarr",
-        reference=f"{RESULTS}/data/{{reference}}.zarr",
+        store=f"{DATA}/data/{{model}}.zarr",
+        reference=f"{DATA}/data/{{reference}}.zarr",
     output:
         scores=f"{RESULTS}/eval/cross/{{reference}}/{{model}}.json",
         table=report(
@@ -71,7 +76,7 @@ rule cross_instructor:
             caption="../report/cross_instructor.rst",
         ),
     params:
-        config=config,
+        config=DATA_CONFIG,
     log:
         f"{RESULTS}/logs/eval/cross_{{model}}_vs_{{reference}}.log",
     benchmark:
@@ -87,7 +92,7 @@ rule transient:
     """The emulator and its instructor evolve the same initial state under the same climate
     for the configured years: volume, area and thickness compared, both runs timed."""
     input:
-        run=f"{RESULTS}/runs/{EVALUATION['transient_domain']}/{EVALUATION['transient_climate']}/p0.nc",
+        run=f"{DATA}/runs/{EVALUATION['transient_domain']}/{EVALUATION['transient_climate']}/p0.nc",
         model=f"{RESULTS}/models/{{instructor}}",
     output:
         numbers=f"{RESULTS}/eval/transient/{{instructor}}.json",
@@ -123,7 +128,7 @@ rule speed:
     sizes (the latest snapshot of a test glacier, resampled), speed-ups, emulator FLOP/s
     against sgemm. Takes every core so that no other job runs beside the timings."""
     input:
-        run=f"{RESULTS}/runs/{EVALUATION['speed_domain']}/{CLIMATES[0]}/p0.nc",
+        run=f"{DATA}/runs/{EVALUATION['speed_domain']}/{CLIMATES[0]}/p0.nc",
         models=expand(f"{RESULTS}/models/{{instructor}}", instructor=INSTRUCTORS),
     output:
         results=f"{RESULTS}/bench/speed.json",
@@ -162,7 +167,7 @@ rule summary:
     output:
         report(f"{RESULTS}/summary.md", category="Summary", caption="../report/summary.rst"),
     params:
-        config=config,
+        config=SUMMARY_CONFIG,
     log:
         f"{RESULTS}/logs/eval/summary.log",
     benchmark:

@@ -1,8 +1,8 @@
 rule geometry:
     """One glacier domain (ice-free bed) on the configured grid, from a real topography window
-    or a seeded synthetic valley."""
+    or a seeded synthetic bed (valley, cirque, ice cap, dome)."""
     output:
-        f"{RESULTS}/geometries/{{domain}}.nc",
+        f"{DATA}/geometries/{{domain}}.nc",
     params:
         spec=lambda wc: config["domains"][wc.domain],
         grid=config["grid"],

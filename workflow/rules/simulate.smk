@@ -1,10 +1,11 @@
 rule simulate:
     """One transient run: domain x climate x parameter sample, moved by the driver instructor,
-    every instructor evaluated on each snapshot; written to its own file."""
+    every instructor evaluated on each snapshot; written to its own file, atomically: one
+    chunk of the data, which an interrupted generation keeps and resumes from."""
     input:
-        f"{RESULTS}/geometries/{{domain}}.nc",
+        f"{DATA}/geometries/{{domain}}.nc",
     output:
-        f"{RESULTS}/runs/{{domain}}/{{climate}}/p{{sample}}.nc",
+        f"{DATA}/runs/{{domain}}/{{climate}}/p{{sample}}.nc",
     params:
         climate=lambda wc: config["climates"][wc.climate],
         parameters=config["parameters"],

@@ -23,7 +23,7 @@ rule mlflow_init:
 rule train:
     """Train the configured CNN on one instructor's store (MLflow run, checkpoints, resumable)."""
     input:
-        store=f"{RESULTS}/data/{{instructor}}.zarr",
+        store=f"{DATA}/data/{{instructor}}.zarr",
         tracking=rules.mlflow_init.output,
     output:
         directory(f"{RESULTS}/models/{{instructor}}"),
@@ -45,7 +45,7 @@ rule publish:
     """A versioned bundle per emulator in the library: model, manifest, model card, IGM export."""
     input:
         model=f"{RESULTS}/models/{{instructor}}",
-        store=f"{RESULTS}/data/{{instructor}}.zarr",
+        store=f"{DATA}/data/{{instructor}}.zarr",
     output:
         f"{RESULTS}/published/{{instructor}}.json",
     params:

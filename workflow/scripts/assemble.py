@@ -19,7 +19,8 @@ real = [d for d in domains if "topography" in config["domains"][d]]
 splits = assign_splits(domains, list(config["splits"]["test"]), list(config["splits"].get("val", [])), real)
 meta = provenance(config)
 meta["solver_settings"] = config["instructors"][instructor]
-data = assemble(runs, instructor, splits, meta)
+data = assemble(runs, instructor, splits, meta, config["assembly"]["keep_border_ice"])
 write_store(data, sm.output[0])
-log.info("%s: %d samples, %d excluded (not converged)", instructor, data.sizes["sample"],
-         data.attrs["excluded_total"])
+log.info("%s: %d samples, %d excluded (not converged), %d with ice on the domain border (%s)",
+         instructor, data.sizes["sample"], data.attrs["excluded_total"],
+         data.attrs["border_ice_total"], "kept" if data.attrs["keep_border_ice"] else "left out")

@@ -4,9 +4,9 @@ import json
 from pathlib import Path
 
 from glacier.dataset import open_store
+from glacier.metrics import json_ready
 from glacier.progress import log_to_file
 from glacier.provenance import provenance
-from evaluation.metrics import json_ready
 from evaluation.report import write_score_csv
 from evaluation.score import score_store_pair
 

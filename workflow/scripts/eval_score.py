@@ -5,13 +5,13 @@ from pathlib import Path
 
 from glacier.dataset import open_store
 from glacier.errors import InputError
+from glacier.flow import flow_model_from_spec
+from glacier.metrics import json_ready
 from glacier.progress import log_to_file
 from glacier.provenance import provenance
 from evaluation.figures import error_maps
-from evaluation.metrics import json_ready
 from evaluation.report import write_score_csv
-from glacier.flow import flow_model_from_spec
-from evaluation.score import last_samples, store_state, store_velocity, score_store
+from evaluation.score import last_samples, score_store, store_state, store_velocity
 
 sm = snakemake  # noqa: F821
 log = log_to_file(sm.log[0])

@@ -6,11 +6,10 @@ from pathlib import Path
 import xarray as xr
 
 from glacier.fields import complete_state
-from glacier.flow import get_flow_model
+from glacier.flow import flow_model_from_spec, get_flow_model
+from glacier.metrics import json_ready
 from glacier.progress import log_to_file
 from evaluation.figures import speed_plot
-from evaluation.metrics import json_ready
-from glacier.flow import flow_model_from_spec
 from evaluation.speed import benchmark, format_table
 
 sm = snakemake  # noqa: F821

@@ -7,12 +7,11 @@ import xarray as xr
 
 from glacier.evolve import EvolveSettings
 from glacier.fields import complete_state
-from glacier.flow import get_flow_model
+from glacier.flow import flow_model_from_spec, get_flow_model
+from glacier.metrics import json_ready
 from glacier.progress import log_to_file
 from glacier.smb import ElaSmb
 from evaluation.figures import thickness_maps, volume_plot
-from evaluation.metrics import json_ready
-from glacier.flow import flow_model_from_spec
 from evaluation.transient import transient_comparison
 
 sm = snakemake  # noqa: F821
@@ -22,10 +21,7 @@ with xr.open_dataset(sm.input.run) as run:
 state = complete_state(first[["thk", "usurf", "topg", "icemask", "arrhenius", "slidingco"]])
 spec = sm.params.instructor
 reference = get_flow_model(spec["model"], **spec.get("options", {}))
-sim = sm.params.simulation
-settings = EvolveSettings(years=sim["years"], output_interval=sim["output_interval"],
-                          cfl=sim.get("cfl", 0.3), dt_max=sim.get("dt_max", 1.0),
-                          velocity_interval=sim.get("velocity_interval", 0.0))
+settings = EvolveSettings(**sm.params.simulation)
 numbers, run, ref = transient_comparison(state, flow_model_from_spec(sm.input.model), reference,
                                          ElaSmb(**sm.params.climate), settings)
 numbers.update(reference=sm.wildcards.instructor, initial_state=f"{sm.input.run} at t = {float(first.time):g} a",

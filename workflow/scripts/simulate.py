@@ -19,3 +19,5 @@ write_dataset(run, sm.output[0])
 for name in sm.params.instructors:
     ok = run[f"{name}_converged"].values
     log.info("%s: %d of %d snapshots converged", name, int(ok.sum()), ok.size)
+log.info("%d of %d snapshots with ice on the domain border", int(run.touches_border.sum()),
+         run.sizes["time"])
