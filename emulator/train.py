@@ -17,6 +17,7 @@ from pathlib import Path
 
 from glacier.dataset import open_store
 from glacier.errors import InputError
+from glacier.figures import pyplot, save_figure
 from glacier.provenance import code_version
 from emulator.config import TrainConfig, load_config
 from emulator.data import field_scales, split_labels, trained_ranges
@@ -70,9 +71,7 @@ def evaluate(model, data, split: str, inputs: list[str], outputs: list[str],
 
 def learning_curve(history: list[dict], path: Path, title: str) -> Path:
     """PNG of the training and validation loss and the learning rate per epoch."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     epochs = [h["epoch"] + 1 for h in history]
     fig, (ax, ax_lr) = plt.subplots(2, 1, figsize=(6, 5.5), sharex=True,
@@ -87,10 +86,7 @@ def learning_curve(history: list[dict], path: Path, title: str) -> Path:
     ax_lr.semilogy(epochs, [h["lr"] for h in history], color="gray")
     ax_lr.set_ylabel("learning rate")
     ax_lr.set_xlabel("epoch")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _write_history(history: list[dict], path: Path) -> None:

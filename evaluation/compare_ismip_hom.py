@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from glacier.figures import pyplot, save_figure
 from evaluation.ismip_hom_reference import (EXPERIMENTS, LENGTHS_KM, SOURCE, load_ensemble,
                                            write_commented_csv)
 
@@ -87,9 +88,7 @@ def write_table(rows, path=TABLE) -> Path:
 
 
 def figure(rows, path=FIGURE, ensemble=None) -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     ensemble = ensemble or load_ensemble()
     fig, axes = plt.subplots(2, 4, figsize=(15, 7), sharex=True,
@@ -125,12 +124,7 @@ def figure(rows, path=FIGURE, ensemble=None) -> Path:
     axes[0, 0].legend(fontsize=7)
     fig.suptitle("Max / min surface speed vs the full-Stokes ensemble of Pattyn et al. (2008); "
                  "bands: FS mean +- 1 std")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def main(argv=None):

@@ -4,23 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
+from glacier.figures import pyplot, save_figure
 from glacier.metrics import ICE_THRESHOLD
-
-
-def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def _save(fig, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    _pyplot().close(fig)
-    return path
 
 
 def _extent(x, y) -> list[float]:
@@ -31,7 +16,7 @@ def _extent(x, y) -> list[float]:
 def error_maps(x, y, thk, vel, ref, path, title: str = "") -> Path:
     """Three maps over the ice (thk > 1 m): reference surface speed, the model's surface speed
     (same colour scale, m a-1) and their difference (model - reference, m a-1)."""
-    plt = _pyplot()
+    plt = pyplot()
     ice = np.asarray(thk) > ICE_THRESHOLD
     speed_ref = np.where(ice, np.hypot(ref["uvelsurf"], ref["vvelsurf"]), np.nan)
     speed = np.where(ice, np.hypot(vel["uvelsurf"], vel["vvelsurf"]), np.nan)
@@ -49,13 +34,13 @@ def error_maps(x, y, thk, vel, ref, path, title: str = "") -> Path:
     axes[0].set_ylabel("y (m)")
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def volume_plot(numbers: dict, path) -> Path:
     """Ice volume (km3) against time (a) of the model's and the reference's runs, and their
     relative difference (%), from ``evaluation.transient`` numbers."""
-    plt = _pyplot()
+    plt = pyplot()
     t = np.asarray(numbers["time_a"])
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(6.5, 5.5), sharex=True,
                                   gridspec_kw={"height_ratios": [2, 1]})
@@ -68,12 +53,12 @@ def volume_plot(numbers: dict, path) -> Path:
     ax2.axhline(0.0, color="0.6", lw=0.8)
     ax2.set_ylabel("volume difference (%)")
     ax2.set_xlabel("time (a)")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def thickness_maps(x, y, thk, thk_ref, path, labels=("model", "reference")) -> Path:
     """End thickness (m) of the two runs and their difference (m)."""
-    plt = _pyplot()
+    plt = pyplot()
     thk, thk_ref = np.asarray(thk), np.asarray(thk_ref)
     top = max(float(thk.max()), float(thk_ref.max()), 1.0)
     diff = np.where((thk > ICE_THRESHOLD) | (thk_ref > ICE_THRESHOLD), thk - thk_ref, np.nan)
@@ -88,13 +73,13 @@ def thickness_maps(x, y, thk, thk_ref, path, labels=("model", "reference")) -> P
         fig.colorbar(im, ax=ax, shrink=0.85, label=label)
         ax.set_xlabel("x (m)")
     axes[0].set_ylabel("y (m)")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def speed_plot(rows: list[dict], path, title: str | None = None) -> Path:
     """Wall time of one velocity field (s) against the number of grid cells, log-log, one line
     per model (and device); ``title`` defaults to the protocol and the rows' core count."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     labels = list(dict.fromkeys((r["model"], r["device"]) for r in rows))
     for model, device in labels:
@@ -109,4 +94,4 @@ def speed_plot(rows: list[dict], path, title: str | None = None) -> Path:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     ax.set_title(title or f"median of warm runs, batch 1, {rows[0]['cores']} cores")
-    return _save(fig, path)
+    return save_figure(fig, path)

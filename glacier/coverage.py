@@ -12,6 +12,7 @@ import numpy as np
 import xarray as xr
 
 from glacier.dataset import CHUNK, SPLITS
+from glacier.figures import pyplot, save_figure
 from glacier.metrics import ICE_THRESHOLD
 
 SPEED_FLOOR = 0.1
@@ -108,9 +109,7 @@ def coverage_figure(data: xr.Dataset, path: str | Path, threshold: float = ICE_T
     """A PNG of ``coverage``: the fraction of each group's ice cells per bin of each quantity,
     the splits in the top row, each held-out glacier in the bottom row, TARGETS dotted; returns
     the coverage."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     cov = coverage(data, threshold, bins)
     fig, axes = plt.subplots(2, len(QUANTITIES), figsize=(3.3 * len(QUANTITIES), 6.4),
@@ -136,9 +135,5 @@ def coverage_figure(data: xr.Dataset, path: str | Path, threshold: float = ICE_T
     targets = ", ".join(f"{q} {v:g}" for q, v in TARGETS.items())
     fig.suptitle(f"coverage of the {data.attrs.get('instructor', '')} store over ice "
                  f"(thk > {threshold:g} m); dotted: {targets}", fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
     return cov

@@ -26,6 +26,7 @@ import xarray as xr
 
 from glacier.errors import InputError
 from glacier.fields import FIELDS, VELOCITY_FIELDS, surface_slopes
+from glacier.figures import pyplot, save_figure
 from glacier.io import write_dataset
 from glacier.metrics import ICE_THRESHOLD
 from glacier.schema import defaults
@@ -223,9 +224,7 @@ def summary(data: xr.Dataset) -> str:
 
 def sample_figure(data: xr.Dataset, path: str | Path, count: int = 4) -> Path:
     """A PNG of ``count`` samples spread over the store: thickness and surface speed maps."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     picks = np.unique(np.linspace(0, data.sizes["sample"] - 1, count).astype(int))
     fig, axes = plt.subplots(2, len(picks), figsize=(3.2 * len(picks), 5.6), squeeze=False)
@@ -242,9 +241,4 @@ def sample_figure(data: xr.Dataset, path: str | Path, count: int = 4) -> Path:
             ax.set_yticks([])
         axes[0, col].set_title(f"{str(s.domain.values)} {str(s.climate.values)}\n"
                                f"t = {float(s.time):.0f} a ({str(s.split.values)})", fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
