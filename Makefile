@@ -2,6 +2,7 @@
 #   make run   -> install (if needed) and run the main job on the small default config
 #   make test  -> install (if needed) and run the test suite
 # ICEBENCH_ENV names the environment (default .venv); CORES the cores Snakemake may use.
+# The install prints one line per stage; its build output goes to $(ICEBENCH_ENV)/install.log.
 ICEBENCH_ENV ?= $(CURDIR)/.venv
 CORES ?= 2
 PYTEST_ARGS ?=
@@ -10,7 +11,7 @@ export ICEBENCH_ENV
 .PHONY: install run test test-slow
 
 install:
-	bash scripts/install.sh
+	@bash scripts/install.sh
 
 run: install
 	$(ICEBENCH_ENV)/bin/snakemake --cores $(CORES)

@@ -47,15 +47,14 @@ def bed(exp: str, x, y, length: float):
 
 def beta2(exp: str, x, y, length: float, sin=np.sin):
     """Linear friction coefficient beta^2 of C and D in MPa a m-1 (tau_b = beta^2 u_b);
-    Pattyn's 1000 + 1000 sin(wx) sin(wy) Pa a m-1 times 1e-6. ``x``, ``y`` (m) are arrays, or
-    UFL expressions with ``sin=ufl.sin`` (the exact field at every quadrature point)."""
+    Pattyn's 1000 + 1000 sin(wx) sin(wy) Pa a m-1 times 1e-6. ``x``, ``y`` (m) are arrays (the
+    result has their broadcast shape), or UFL expressions with ``sin=ufl.sin`` (the exact field
+    at every quadrature point)."""
     w = 2 * np.pi / length
-    if sin is np.sin:
-        x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
     if exp == "C":
         return 1e-3 * (1.0 + sin(w * x) * sin(w * y))
     if exp == "D":
-        return 1e-3 * (1.0 + sin(w * x))
+        return 1e-3 * (1.0 + sin(w * x)) + 0.0 * y
     raise ValueError(f"experiment {exp} has no sliding")
 
 
