@@ -69,14 +69,17 @@ say() {  # one line on the terminal (wiping an in-place progress line first)
   if [ "$TTY" = 1 ]; then printf '\r\033[K' >&3; fi
   printf '[install] %s\n' "$*" >&3
 }
-fmt_s() { if [ "$1" -lt 60 ]; then echo "$1 s"; else printf '%d min %02d s' $(($1 / 60)) $(($1 % 60)); fi; }
+fmt_s() {  # 75 -> "1 min 15 s"
+  if [ "$1" -lt 60 ]; then echo "$1 s"; else printf '%d min %02d s' $(($1 / 60)) $(($1 % 60)); fi
+}
 
 STAGE="" STAGE_T0=0 STAGE_NOTE="" STAGE_PROGRESS="" HEARTBEAT_PID="" BG_PID="" BUILT=0
 TIMES=()
 
 last_log_line() {  # the log's last non-blank line, without carriage returns or colours
   tail -c 4000 "$LOG" 2>/dev/null | tr '\r' '\n' \
-    | sed -e 's/\x1b\[[0-9;]*[A-Za-z]//g' -e 's/^[[:space:]]*//' -e '/^$/d' -e '/^=====/d' | tail -n 1 || true
+    | sed -e 's/\x1b\[[0-9;]*[A-Za-z]//g' -e 's/^[[:space:]]*//' -e '/^$/d' -e '/^=====/d' \
+    | tail -n 1 || true
 }
 heartbeat() {  # runs in the background while a stage runs: a progress line now and then
   local every=$PROGRESS_EVERY line what
@@ -87,7 +90,9 @@ heartbeat() {  # runs in the background while a stage runs: a progress line now 
     sleep "$every" >/dev/null 2>&1 3>&- &
     NAP=$!
     wait "$NAP"
-    what=$(if [ -n "$STAGE_PROGRESS" ]; then "$STAGE_PROGRESS" 2>/dev/null; else last_log_line; fi) || true
+    what=""
+    if [ -n "$STAGE_PROGRESS" ]; then what=$("$STAGE_PROGRESS" 2>/dev/null) || true
+    else what=$(last_log_line); fi
     line="  $STAGE: $(fmt_s $(($(date +%s) - STAGE_T0))) so far; ${what:-...}"
     if [ "$TTY" = 1 ]; then
       printf '\r\033[K[install] %s' "${line:0:$((COLS - 11))}" >&3
@@ -109,7 +114,8 @@ stage() {  # stage KEY LABEL COMMAND...: run COMMAND with its output in the log,
   printf '\n===== %s  %s: %s\n' "$(date '+%F %T')" "$label" "$*" >>"$LOG"
   heartbeat 9>&- &  # not holding the cache lock (fd 9)
   HEARTBEAT_PID=$!
-  "$@" >>"$LOG" 2>&1 3>&- 9>&- </dev/null
+  # fd 3 stays open in COMMAND: when a signal stops the script inside it, on_exit needs it
+  "$@" >>"$LOG" 2>&1 9>&- </dev/null
   stop_pid "$HEARTBEAT_PID"
   HEARTBEAT_PID=""
   dt=$(($(date +%s) - STAGE_T0))
@@ -178,7 +184,8 @@ petsc_make_progress() {  # "412 of 984 files compiled", from PETSc's own make.lo
   local conf=$PETSC_DIR/$PETSC_ARCH/lib/petsc/conf total compiled
   total=$(awk '/^srcs-[^ ]*\.(c|cxx|F|F90) :=/ {n += NF - 2} END {print n + 0}' "$conf/files")
   compiled=$(grep -cE '^ +(CC|CXX|FC) ' "$conf/make.log" || true)
-  if [ "${total:-0}" -gt 0 ]; then echo "$compiled of $total files compiled"; else echo "$compiled files compiled"; fi
+  if [ "${total:-0}" -gt 0 ]; then echo "$compiled of $total files compiled"
+  else echo "$compiled files compiled"; fi
 }
 petsc_check() {
   make -C "$PETSC_DIR" PETSC_DIR="$PETSC_DIR" PETSC_ARCH="$PETSC_ARCH" check
@@ -209,7 +216,7 @@ check_mpi4py() {  # mpi4py must run on the Open MPI that PETSc links (Debian's l
   got=$(python -c 'from mpi4py import MPI; print(MPI.Get_library_version().strip(" \0\n"))')
   echo "mpirun: Open MPI $want; mpi4py runs on: $got"
   if [[ $got != "Open MPI v$want"* ]]; then
-    echo "mpi4py does not run on the system Open MPI $want; rerun with ICEBENCH_MPI4PY_FROM_SOURCE=1"
+    echo "mpi4py does not run on the system's Open MPI $want: set ICEBENCH_MPI4PY_FROM_SOURCE=1"
     return 1
   fi
   STAGE_NOTE="mpi4py $MPI4PY_VERSION on Open MPI $want"
@@ -217,14 +224,17 @@ check_mpi4py() {  # mpi4py must run on the Open MPI that PETSc links (Debian's l
 install_petsc4py_and_h5py() {
   # h5py needs MPI and HDF5 but not PETSc: it compiles beside petsc4py, whose one big C file
   # keeps a single core busy for minutes. Its output goes to the log once it is done.
-  local h5log=$LOG.h5py rc=0
+  local h5log=$LOG.h5py rc=0 h5s
   setsid pip install --no-build-isolation --no-deps --no-binary h5py "h5py==$H5PY_VERSION" \
-    >"$h5log" 2>&1 </dev/null 9>&- &
+    >"$h5log" 2>&1 </dev/null 3>&- 9>&- &
   BG_PID=$!
   pip install --no-build-isolation --no-binary petsc4py "petsc4py==$PETSC4PY_VERSION"
   wait "$BG_PID" || rc=$?
   BG_PID=""
-  printf '\n----- h5py %s, built beside petsc4py (exit status %s) -----\n' "$H5PY_VERSION" "$rc"
+  h5s=$(($(stat -c %Y "$h5log") - STAGE_T0))  # its log's last write: when h5py was done
+  STAGE_NOTE="h5py took $(fmt_s "$h5s") of it"
+  printf '\n----- h5py %s, built beside petsc4py in %s (exit status %s) -----\n' \
+    "$H5PY_VERSION" "$(fmt_s "$h5s")" "$rc"
   cat "$h5log"
   rm -f "$h5log"
   return "$rc"
