@@ -63,20 +63,38 @@ def _snapshot(state: xr.Dataset, vel: xr.Dataset, smb: np.ndarray, t: float) -> 
 
 
 def evolve(state: xr.Dataset, flow_model: FlowModel, smb_model, settings: EvolveSettings,
-           show_progress: bool = True, on_snapshot=None) -> xr.Dataset:
+           show_progress: bool = True, on_snapshot=None, stop_on_failure: bool = False) -> xr.Dataset:
     """Run the evolution from ``state``; return the snapshots as a Dataset (time, y, x).
 
     ``on_snapshot(snapshot_dataset)`` is called at each output time (e.g. to evaluate a second
     flow model on the same state). Static fields (topg, icemask, arrhenius, slidingco) are
     stored once; ``volume`` (m3) and ``area`` (m2, thk > 1 m) are time series; ``clipped_volume``
-    (m3) is the ablation that found no ice. A solver that fails raises SolverError.
+    (m3) is the ablation that found no ice. A solver that fails raises SolverError, a state
+    driven out of the valid ranges (e.g. thicker than glacier.validation allows) InputError;
+    with ``stop_on_failure`` the run ends instead at its last snapshot, and the attribute
+    ``stopped`` says when and why (it still raises when no snapshot was made).
     """
+    snaps = []
+    try:
+        return _evolve(state, flow_model, smb_model, settings, show_progress, on_snapshot, snaps)
+    except (InputError, SolverError) as error:
+        if not stop_on_failure or not snaps:
+            raise
+        t = float(snaps[-1].time[0])
+        log.warning("evolve[%s]: stopped after t=%.1f a: %s", flow_model.name, t, error)
+        run = _run_dataset(snaps, validate_state(state), flow_model, settings, clipped=float("nan"))
+        run.attrs["stopped"] = f"after the snapshot at t = {t:g} a: {error}"
+        return run
+
+
+def _evolve(state, flow_model, smb_model, settings, show_progress, on_snapshot, snaps):
+    """``evolve``'s time loop, appending each snapshot to ``snaps`` as it is made."""
     state = validate_state(state).copy(deep=True)
     dx = grid_spacing(state)
     topg = state.topg.values
     icemask = state.icemask.values if "icemask" in state else None
     out_times = settings.output_times()
-    snaps, clipped = [], 0.0
+    clipped = 0.0
     t, next_out, t_vel = 0.0, 0, -np.inf
     vel = None
     with progress(f"evolve[{flow_model.name}]", total=settings.years, enabled=show_progress) as adv:
@@ -111,6 +129,12 @@ def evolve(state: xr.Dataset, flow_model: FlowModel, smb_model, settings: Evolve
             t = out_times[next_out] if np.isclose(t + dt, out_times[next_out]) else t + dt
             adv(dt)
     log.info("evolve[%s]: %d snapshots, %.1f a", flow_model.name, len(snaps), settings.years)
+    return _run_dataset(snaps, state, flow_model, settings, clipped)
+
+
+def _run_dataset(snaps, state, flow_model, settings, clipped) -> xr.Dataset:
+    """The snapshots as one Dataset with the static fields of ``state``, volume and area."""
+    dx = grid_spacing(state)
     run = xr.concat(snaps, dim="time")
     for name in ("topg", "icemask", "arrhenius", "slidingco"):
         if name in state:

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from evaluation.figures import thickness_maps, volume_plot
+from evaluation.report import transient_section
 from evaluation.transient import compare_runs, transient_comparison
+from glacier.errors import InputError
 from glacier.evolve import EvolveSettings, evolve
 from glacier.fields import complete_state
 from glacier.flow import get_flow_model
@@ -54,3 +56,34 @@ def test_compare_runs_needs_the_same_times(valley):
                show_progress=False)
     with pytest.raises(ValueError, match="output times"):
         compare_runs(a, b)
+
+
+class PilingModel:
+    """The SIA until the ice grows thicker than ``limit`` m, then an InputError, as an emulator
+    that piles ice up meets the state validation."""
+
+    name = "piling"
+
+    def __init__(self, limit: float):
+        self.limit, self.sia = limit, get_flow_model("sia")
+
+    def velocity(self, state, guess=None):
+        if float(state.thk.max()) > self.limit:
+            raise InputError(f"field 'thk': thicker than {self.limit} m")
+        return self.sia.velocity(state, guess)
+
+
+def test_a_model_that_drives_the_ice_out_of_range_is_compared_as_far_as_it_got(valley):
+    smb = ElaSmb(ela=2900.0)
+    with pytest.raises(InputError, match="thicker"):
+        evolve(valley, PilingModel(30.0), smb, SETTINGS, show_progress=False)
+    numbers, run, ref = transient_comparison(valley, PilingModel(30.0), get_flow_model("sia"),
+                                             smb, SETTINGS)
+    assert 0 < numbers["years_reached"] < SETTINGS.years
+    assert "thicker than 30.0 m" in numbers["stopped"]
+    reached = run.sizes["time"]
+    assert numbers["time_a"] == [0.0, 10.0, 20.0, 30.0][:reached]
+    assert len(numbers["volume_ref_m3"]) == reached and ref.sizes["time"] == 4
+    assert numbers["max_abs_rel_volume_diff"] == 0.0  # the SIA itself until it stopped
+    text = "\n".join(transient_section([numbers]))
+    assert f"{numbers['years_reached']:g} / 30" in text and "piling stopped after" in text

@@ -28,7 +28,8 @@ numbers.update(reference=sm.wildcards.instructor, initial_state=f"{sm.input.run}
                velocity_interval_a=settings.velocity_interval)
 Path(sm.output.numbers).write_text(json.dumps(json_ready(numbers), indent=2) + "\n")
 volume_plot(numbers, sm.output.volume)
-thickness_maps(run.x, run.y, run.thk.values[-1], ref.thk.values[-1], sm.output.thickness,
+thickness_maps(run.x, run.y, run.thk.values[-1], ref.thk.values[run.sizes["time"] - 1],
+               sm.output.thickness,
                labels=(numbers["model"], numbers["reference"]))
 log.info("transient %s vs %s: max |dV/V| %.4g, end thk RMSE %.3g m, %.3g s vs %.3g s",
          numbers["model"], numbers["reference"], numbers["max_abs_rel_volume_diff"],
