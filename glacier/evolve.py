@@ -74,67 +74,52 @@ def evolve(state: xr.Dataset, flow_model: FlowModel, smb_model, settings: Evolve
     with ``stop_on_failure`` the run ends instead at its last snapshot, and the attribute
     ``stopped`` says when and why (it still raises when no snapshot was made).
     """
-    snaps = []
-    try:
-        return _evolve(state, flow_model, smb_model, settings, show_progress, on_snapshot, snaps)
-    except (InputError, SolverError) as error:
-        if not stop_on_failure or not snaps:
-            raise
-        t = float(snaps[-1].time[0])
-        log.warning("evolve[%s]: stopped after t=%.1f a: %s", flow_model.name, t, error)
-        run = _run_dataset(snaps, validate_state(state), flow_model, settings, clipped=float("nan"))
-        run.attrs["stopped"] = f"after the snapshot at t = {t:g} a: {error}"
-        return run
-
-
-def _evolve(state, flow_model, smb_model, settings, show_progress, on_snapshot, snaps):
-    """``evolve``'s time loop, appending each snapshot to ``snaps`` as it is made."""
     state = validate_state(state).copy(deep=True)
     dx = grid_spacing(state)
     topg = state.topg.values
     icemask = state.icemask.values if "icemask" in state else None
     out_times = settings.output_times()
-    clipped = 0.0
+    snaps, clipped, stopped = [], 0.0, None
     t, next_out, t_vel = 0.0, 0, -np.inf
     vel = None
     with progress(f"evolve[{flow_model.name}]", total=settings.years, enabled=show_progress) as adv:
-        while True:
-            if vel is None or t - t_vel >= settings.velocity_interval - 1e-9 or \
-                    np.isclose(t, out_times[next_out]):
-                vel = flow_model.velocity(state, guess=vel)
-                t_vel = t
-            smb = smb_model(state.usurf.values, t, icemask)
-            if next_out < len(out_times) and np.isclose(t, out_times[next_out], atol=1e-9):
-                snap = _snapshot(state, vel, smb, t)
-                snaps.append(snap)
-                if on_snapshot is not None:
-                    on_snapshot(snap)
-                vol = float(state.thk.sum()) * dx * dx
-                adv(0, f"t={t:.1f} a, volume={vol / 1e9:.4f} km3")
-                next_out += 1
-                if next_out == len(out_times):
-                    break
-            u, v = vel.ubar.values, vel.vbar.values
-            dt = cfl_time_step(u, v, dx, settings.cfl, settings.dt_max)
-            if settings.diffusive_limit:
-                dt = min(dt, diffusive_time_step(state.thk.values, u, v, vel.uvelbase.values,
-                                                 vel.vvelbase.values, state.usurf.values, dx))
-            dt = min(dt, out_times[next_out] - t)
-            thk, dclip = step_thickness(state.thk.values, u, v, smb, dx, dt)
-            if not np.all(np.isfinite(thk)):
-                raise SolverError(f"thickness became non-finite at t={t:.3f} a")
-            clipped += dclip
-            state["thk"] = (("y", "x"), thk)
-            state["usurf"] = (("y", "x"), topg + thk)
-            t = out_times[next_out] if np.isclose(t + dt, out_times[next_out]) else t + dt
-            adv(dt)
+        try:
+            while True:
+                if vel is None or t - t_vel >= settings.velocity_interval - 1e-9 or \
+                        np.isclose(t, out_times[next_out]):
+                    vel = flow_model.velocity(state, guess=vel)
+                    t_vel = t
+                smb = smb_model(state.usurf.values, t, icemask)
+                if next_out < len(out_times) and np.isclose(t, out_times[next_out], atol=1e-9):
+                    snap = _snapshot(state, vel, smb, t)
+                    snaps.append(snap)
+                    if on_snapshot is not None:
+                        on_snapshot(snap)
+                    vol = float(state.thk.sum()) * dx * dx
+                    adv(0, f"t={t:.1f} a, volume={vol / 1e9:.4f} km3")
+                    next_out += 1
+                    if next_out == len(out_times):
+                        break
+                u, v = vel.ubar.values, vel.vbar.values
+                dt = cfl_time_step(u, v, dx, settings.cfl, settings.dt_max)
+                if settings.diffusive_limit:
+                    dt = min(dt, diffusive_time_step(state.thk.values, u, v, vel.uvelbase.values,
+                                                     vel.vvelbase.values, state.usurf.values, dx))
+                dt = min(dt, out_times[next_out] - t)
+                thk, dclip = step_thickness(state.thk.values, u, v, smb, dx, dt)
+                if not np.all(np.isfinite(thk)):
+                    raise SolverError(f"thickness became non-finite at t={t:.3f} a")
+                clipped += dclip
+                state["thk"] = (("y", "x"), thk)
+                state["usurf"] = (("y", "x"), topg + thk)
+                t = out_times[next_out] if np.isclose(t + dt, out_times[next_out]) else t + dt
+                adv(dt)
+        except (InputError, SolverError) as error:
+            if not stop_on_failure or not snaps:
+                raise
+            stopped = f"after the snapshot at t = {float(snaps[-1].time[0]):g} a: {error}"
+            log.warning("evolve[%s]: stopped %s", flow_model.name, stopped)
     log.info("evolve[%s]: %d snapshots, %.1f a", flow_model.name, len(snaps), settings.years)
-    return _run_dataset(snaps, state, flow_model, settings, clipped)
-
-
-def _run_dataset(snaps, state, flow_model, settings, clipped) -> xr.Dataset:
-    """The snapshots as one Dataset with the static fields of ``state``, volume and area."""
-    dx = grid_spacing(state)
     run = xr.concat(snaps, dim="time")
     for name in ("topg", "icemask", "arrhenius", "slidingco"):
         if name in state:
@@ -146,6 +131,8 @@ def _run_dataset(snaps, state, flow_model, settings, clipped) -> xr.Dataset:
     run.area.attrs["units"] = "m2"
     run.attrs.update(flow_model=flow_model.name, clipped_volume_m3=clipped, cfl=settings.cfl,
                      dt_max_a=settings.dt_max, velocity_interval_a=settings.velocity_interval)
+    if stopped:
+        run.attrs["stopped"] = stopped
     return with_units(run)
 
 

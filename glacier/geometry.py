@@ -93,10 +93,7 @@ def synthetic_valley(seed: int, nx: int = 64, ny: int = 48, resolution: float = 
     across = np.clip(np.abs(Y - centre) / (3.0 * half_width), 0.0, 1.0)
     walls = relief * across**2 * (3 - 2 * across)
     head_wall = 0.5 * relief * np.clip(1 - X / 1500.0, 0, 1) ** 2
-    bumps = _bumps(rng, X.shape, resolution, noise)
-    state = make_state(x, y, topg=floor + walls + head_wall + bumps)
-    state.attrs["source"] = f"synthetic_valley(seed={seed})"
-    return state
+    return _bed_state("valley", seed, x, y, floor + walls + head_wall, rng, resolution, noise)
 
 
 SYNTHETIC_ELA = 2900.0
@@ -132,6 +129,15 @@ def _plane(nx: int, ny: int, resolution: float) -> tuple[np.ndarray, ...]:
     return (x, y, *np.meshgrid(x, y))
 
 
+def _bed_state(kind: str, seed: int, x: np.ndarray, y: np.ndarray, topg: np.ndarray,
+               rng: np.random.Generator, resolution: float, noise: float) -> xr.Dataset:
+    """The state of the synthetic bed ``kind`` drawn from ``seed``: ``topg`` (m) roughened by
+    ``_bumps`` of amplitude ``noise`` (m), its source named."""
+    state = make_state(x, y, topg=topg + _bumps(rng, topg.shape, resolution, noise))
+    state.attrs["source"] = f"synthetic_{kind}(seed={seed})"
+    return state
+
+
 def synthetic_cirque(seed: int, nx: int = 64, ny: int = 64, resolution: float = 100.0,
                      floor: float = 3000.0, relief: float = 300.0, base: float = 2300.0,
                      noise: float = 20.0) -> xr.Dataset:
@@ -165,9 +171,7 @@ def synthetic_cirque(seed: int, nx: int = 64, ny: int = 64, resolution: float = 
     inside = valley_floor + ridges * _smoothstep(off_axis / crest)
     outside = base + np.maximum(valley_floor + ridges - base, 0.0) * _bell(off_axis - crest, fall)
     topg = np.where(off_axis <= crest, inside, outside)
-    state = make_state(x, y, topg=topg + _bumps(rng, X.shape, resolution, noise))
-    state.attrs["source"] = f"synthetic_cirque(seed={seed})"
-    return state
+    return _bed_state("cirque", seed, x, y, topg, rng, resolution, noise)
 
 
 def synthetic_ice_cap(seed: int, nx: int = 64, ny: int = 64, resolution: float = 100.0,
@@ -194,9 +198,7 @@ def synthetic_ice_cap(seed: int, nx: int = 64, ny: int = 64, resolution: float =
     beyond = np.maximum(rho - 1.0, 0.0) * np.sqrt(a * b)  # ~ distance from the rim (m)
     top = plateau + crown * (1.0 - np.minimum(rho, 1.0) ** 2)
     topg = base + (top - base) * _bell(beyond, edge)
-    state = make_state(x, y, topg=topg + _bumps(rng, X.shape, resolution, noise))
-    state.attrs["source"] = f"synthetic_ice_cap(seed={seed})"
-    return state
+    return _bed_state("ice_cap", seed, x, y, topg, rng, resolution, noise)
 
 
 def synthetic_dome(seed: int, nx: int = 64, ny: int = 64, resolution: float = 100.0,
@@ -216,9 +218,7 @@ def synthetic_dome(seed: int, nx: int = 64, ny: int = 64, resolution: float = 10
     centre = 0.5 * np.array([x[-1], y[-1]]) + rng.uniform(-200.0, 200.0, 2)
     top, foot = summit + rng.uniform(-100.0, 100.0), radius * rng.uniform(0.85, 1.15)
     topg = base + (top - base) * _bell(np.hypot(X - centre[0], Y - centre[1]), foot)
-    state = make_state(x, y, topg=topg + _bumps(rng, X.shape, resolution, noise))
-    state.attrs["source"] = f"synthetic_dome(seed={seed})"
-    return state
+    return _bed_state("dome", seed, x, y, topg, rng, resolution, noise)
 
 
 SYNTHETIC_BEDS = {"valley": synthetic_valley, "cirque": synthetic_cirque,

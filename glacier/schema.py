@@ -27,5 +27,5 @@ def defaults(section: str) -> dict:
     spec = _schema()["properties"][section]
     properties = spec["properties"] if "properties" in spec else \
         spec["additionalProperties"]["properties"]
-    return {key: copy.deepcopy(spec["default"]) for key, spec in properties.items()
-            if "default" in spec}
+    return {key: copy.deepcopy(prop["default"]) for key, prop in properties.items()
+            if "default" in prop}

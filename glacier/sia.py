@@ -45,7 +45,8 @@ def sia_velocities(thk, usurf, arrhenius, slidingco, dx, sliding=True, n=GLEN_N,
 
 @dataclass
 class ClosedFormSIA:
-    """Flow model: the closed-form SIA above, optionally with Weertman sliding."""
+    """Flow model ``sia`` (its entry point in pyproject.toml): the closed-form SIA above,
+    optionally with Weertman sliding."""
 
     sliding: bool = False
     name: str = "sia"
@@ -59,7 +60,3 @@ class ClosedFormSIA:
                                 grid_spacing(state), sliding=self.sliding)
         return velocity_dataset(state, fields)
 
-
-def sia_model(sliding: bool = False) -> ClosedFormSIA:
-    """The flow model ``sia`` (its entry point in pyproject.toml)."""
-    return ClosedFormSIA(sliding=sliding)

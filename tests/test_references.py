@@ -48,5 +48,5 @@ def test_references_name_files_of_the_repository():
 
 
 def test_the_check_finds_outside_and_missing_references():
-    text = "see ../shared/DESIGN.md and docs/no_such_page.md,\nnot docs/stokes.md or results/x.md\n"
-    assert dangling(text, ROOT / "docs") == ["1: ../shared/DESIGN.md", "1: docs/no_such_page.md"]
+    text = "see ../outside/notes.md and docs/no_such_page.md,\nnot docs/stokes.md or results/x.md\n"
+    assert dangling(text, ROOT / "docs") == ["1: ../outside/notes.md", "1: docs/no_such_page.md"]
