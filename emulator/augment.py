@@ -19,7 +19,7 @@ FLIPS_ONLY = (0, 2, 4, 6)
 """The transforms that keep the grid shape of a non-square array (no transposition)."""
 
 
-def _roles(channels: list[str]) -> tuple[list[int], list[int], list[int]]:
+def channel_roles(channels: list[str]) -> tuple[list[int], list[int], list[int]]:
     """Partner channel of each channel (itself for scalars), and masks of x and y components."""
     index = {name: i for i, name in enumerate(channels)}
     partner, is_x, is_y = list(range(len(channels))), [], []
@@ -40,7 +40,7 @@ def transform(fields: np.ndarray, channels: list[str], k: int) -> np.ndarray:
     ``channels``; returns a new array (units unchanged)."""
     if k not in TRANSFORMS:
         raise ValueError(f"transform must be in 0..7, got {k}")
-    partner, is_x, is_y = _roles(list(channels))
+    partner, is_x, is_y = channel_roles(list(channels))
     out = np.asarray(fields)
     if k & 1:
         out = np.swapaxes(out, -3, -2)[..., partner]

@@ -28,9 +28,13 @@ class TrainConfig:
     architecture: ``cnn`` (paper baseline) or ``unet``; ``model``: options of its builder
     (cnn: layers, filters, kernel, negative_slope; unet: levels, filters, kernel,
     negative_slope). inputs/outputs: channel names (``dx`` = grid spacing as a field).
-    scales: per-field scale overrides (else RMS over the train split). loss: ``mse`` or
-    ``mae`` over ice cells (thk > ice_threshold, m), in m a-1, weighted per output by
-    ``field_weights``. patch_size: square patches (cells) or None for whole glaciers.
+    scales: per-field scale overrides, else (``scaling``) the RMS over the train split
+    (``data``) or the fixed scales of real glaciers (``physical``, emulator/data.py
+    PHYSICAL_SCALES). ``sia_input``: the closed-form SIA velocities as extra channels
+    (emulator/layers.py SiaVelocity). ``symmetrize``: the saved model averages its
+    prediction over the 8 grid symmetries (exactly D4-equivariant, 8x the inference cost).
+    loss: ``mse`` or ``mae`` over ice cells (thk > ice_threshold, m), in m a-1, or
+    ``relative_l1`` (1 - fidelity per sample), weighted per output by ``field_weights``. patch_size: square patches (cells) or None for whole glaciers.
     learning rate: Adam with a cosine decay from ``learning_rate`` to
     ``learning_rate * min_lr_fraction`` over all epochs (``lr_schedule: constant`` to keep it).
     Early stopping on the validation loss after ``patience`` epochs without improvement.
@@ -42,6 +46,9 @@ class TrainConfig:
     inputs: list = _default("inputs")
     outputs: list = _default("outputs")
     scales: dict = _default("scales")
+    scaling: str = _default("scaling")
+    sia_input: bool = _default("sia_input")
+    symmetrize: bool = _default("symmetrize")
     loss: str = _default("loss")
     field_weights: dict = _default("field_weights")
     ice_threshold: float = _default("ice_threshold")
@@ -64,8 +71,13 @@ class TrainConfig:
         from emulator.zoo import ARCHITECTURES
         if self.architecture not in ARCHITECTURES:
             raise InputError(f"architecture '{self.architecture}' unknown; choose from {ARCHITECTURES}")
-        if self.loss not in ("mse", "mae"):
-            raise InputError(f"loss must be 'mse' or 'mae', got '{self.loss}'")
+        if self.loss not in ("mse", "mae", "relative_l1"):
+            raise InputError(f"loss must be 'mse', 'mae' or 'relative_l1', got '{self.loss}'")
+        if self.scaling not in ("data", "physical"):
+            raise InputError(f"scaling must be 'data' or 'physical', got '{self.scaling}'")
+        needed = {"thk", "slopsurfx", "slopsurfy", "arrhenius"} - set(self.inputs)
+        if self.sia_input and needed:
+            raise InputError(f"sia_input needs the input(s) {sorted(needed)} (inputs: {self.inputs})")
         if self.lr_schedule not in ("cosine", "constant"):
             raise InputError(f"lr_schedule must be 'cosine' or 'constant', got '{self.lr_schedule}'")
         unknown = set(self.field_weights) - set(self.outputs)
@@ -84,6 +96,22 @@ class TrainConfig:
     def weights(self) -> list[float]:
         """Loss weight of each output, in output order."""
         return [float(self.field_weights.get(f, 1.0)) for f in self.outputs]
+
+    def pairs(self) -> list[list[int]]:
+        """Output channel indices of each vector field (x, y) and of each lone channel, in
+        output order."""
+        from emulator.augment import VECTOR_PAIRS
+        index = {name: i for i, name in enumerate(self.outputs)}
+        pairs, taken = [], set()
+        for i, name in enumerate(self.outputs):
+            if i in taken:
+                continue
+            x_name = next((x for x, y in VECTOR_PAIRS.items() if name in (x, y)), None)
+            pair = [index.get(x_name), index.get(VECTOR_PAIRS.get(x_name))]
+            pair = pair if None not in pair else [i]
+            pairs.append(pair)
+            taken.update(pair)
+        return pairs
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

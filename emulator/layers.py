@@ -7,6 +7,9 @@ every loader in this package), which registers them under the package name ``ice
 import keras
 from keras import ops
 
+from glacier.constants import RHO_G
+from emulator.augment import TRANSFORMS, channel_roles
+
 
 @keras.saving.register_keras_serializable(package="icebench")
 class FieldScaling(keras.layers.Layer):
@@ -72,3 +75,92 @@ class CropLike(keras.layers.Layer):
     def compute_output_shape(self, input_shapes):
         padded, reference = input_shapes
         return (padded[0], reference[1], reference[2], padded[3])
+
+
+@keras.saving.register_keras_serializable(package="icebench")
+class SiaVelocity(keras.layers.Layer):
+    """The closed-form shallow-ice velocities of the input fields, as extra network channels.
+
+    From the physical inputs ``thk`` (m), ``slopsurfx``, ``slopsurfy`` (1) and ``arrhenius``
+    (MPa-3 a-1), named by ``fields``, the depth-averaged deformation velocity of the SIA with
+    Glen n = 3 (glacier/sia.py ``sia_velocities``),
+
+        u_def = -2 A (rho g)^3 H^4 |grad s|^2 grad s / 5   (m a-1),
+
+    and, where ``slidingco`` (c, MPa a1/3 m-1/3) is among the fields, the local Weertman
+    sliding velocity u_b = -(rho g H / c)^3 |grad s|^2 grad s (m a-1, c floored at 1e-3).
+    On steep, thick ice these reach 1e5 m a-1, so each component is compressed to
+    sign(u) log(1 + |u| / ``reference_speed``) (network units, ``reference_speed`` in m a-1).
+    Output: (batch, y, x, 2) or (..., 4), x and y components in that order per velocity.
+    """
+
+    def __init__(self, fields, reference_speed=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.fields = [str(f) for f in fields]
+        missing = {"thk", "slopsurfx", "slopsurfy", "arrhenius"} - set(self.fields)
+        if missing:
+            raise ValueError(f"the SIA channels need the input field(s) {sorted(missing)}")
+        self.reference_speed = float(reference_speed)
+
+    def call(self, x):
+        index = {name: i for i, name in enumerate(self.fields)}
+        thk = ops.maximum(x[..., index["thk"]], 0.0)
+        sx, sy = x[..., index["slopsurfx"]], x[..., index["slopsurfy"]]
+        slope2 = sx * sx + sy * sy
+        deformation = 0.4 * x[..., index["arrhenius"]] * RHO_G**3 * thk**4 * slope2
+        velocities = [-deformation * sx, -deformation * sy]
+        if "slidingco" in index:
+            c = ops.maximum(x[..., index["slidingco"]], 1e-3)
+            sliding = (RHO_G * thk / c) ** 3 * slope2
+            velocities += [-sliding * sx, -sliding * sy]
+        u = ops.stack(velocities, axis=-1)
+        return ops.sign(u) * ops.log1p(ops.abs(u) / self.reference_speed)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:3], 4 if "slidingco" in self.fields else 2)
+
+    def get_config(self):
+        return {**super().get_config(), "fields": self.fields,
+                "reference_speed": self.reference_speed}
+
+
+@keras.saving.register_keras_serializable(package="icebench")
+class GridSymmetry(keras.layers.Layer):
+    """Symmetry ``k`` (0..7) of the square grid applied to (batch, y, x, channel) tensors whose
+    channels are named by ``fields``, as emulator/augment.py ``transform`` does to arrays: bits
+    (transpose, flip x, flip y) in that order, vector fields turned with the grid. With
+    ``inverse`` the inverse symmetry (the flips, then the transposition)."""
+
+    def __init__(self, k, fields, inverse=False, **kwargs):
+        super().__init__(**kwargs)
+        if k not in TRANSFORMS:
+            raise ValueError(f"symmetry must be in 0..7, got {k}")
+        self.k, self.fields, self.inverse = int(k), [str(f) for f in fields], bool(inverse)
+        self._partner, is_x, is_y = channel_roles(self.fields)
+        self._flip_x = [-1.0 if i in is_x else 1.0 for i in range(len(self.fields))]
+        self._flip_y = [-1.0 if i in is_y else 1.0 for i in range(len(self.fields))]
+
+    def _transpose(self, x):
+        return ops.take(ops.transpose(x, (0, 2, 1, 3)), self._partner, axis=-1)
+
+    def _flip(self, x, axis, sign):
+        return ops.flip(x, axis=axis) * ops.convert_to_tensor(sign, dtype=x.dtype)
+
+    def call(self, x):
+        if self.k & 1 and not self.inverse:
+            x = self._transpose(x)
+        if self.k & 2:
+            x = self._flip(x, 2, self._flip_x)
+        if self.k & 4:
+            x = self._flip(x, 1, self._flip_y)
+        if self.k & 1 and self.inverse:
+            x = self._transpose(x)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        b, ny, nx, c = input_shape
+        return (b, nx, ny, c) if self.k & 1 else input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "k": self.k, "fields": self.fields,
+                "inverse": self.inverse}

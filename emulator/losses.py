@@ -4,6 +4,10 @@ The targets carry one channel more than the outputs: the last channel of ``y_tru
 ice mask (1 where thk > the ice threshold, 0 elsewhere), so cells without ice do not count.
 """
 
+RELATIVE_FLOOR = 1.0
+"""Speed (m a-1) added per ice cell to the reference of the ``relative_l1`` loss, so that a
+nearly stagnant young glacier does not outweigh the rest of its batch."""
+
 import keras
 from keras import ops
 
@@ -11,23 +15,52 @@ from keras import ops
 @keras.saving.register_keras_serializable(package="icebench")
 class MaskedVelocityLoss(keras.losses.Loss):
     """Weighted mean over fields of the mean squared (``kind='mse'``, (m a-1)^2) or absolute
-    (``kind='mae'``, m a-1) error over ice-covered cells.
+    (``kind='mae'``, m a-1) error over ice-covered cells, or the error as the fidelity
+    metric counts it (``kind='relative_l1'``, dimensionless).
 
-    ``weights``: one per output channel (default 1). Per field, the error is averaged over
-    the ice cells of the whole batch; the loss is ``sum_f w_f err_f / sum_f w_f``. A batch
-    without ice gives 0.
+    ``weights``: one per output channel (default 1). mse/mae: per field, the error is
+    averaged over the ice cells of the whole batch; the loss is ``sum_f w_f err_f / sum_f
+    w_f``. relative_l1: per sample, the sum over ice cells of the error magnitude of each
+    vector field (``pairs``: channel indices of its x and y components, a lone channel its
+    absolute error) divided by the sum of the first vector's reference magnitude plus
+    RELATIVE_FLOOR per cell, i.e. 1 - fidelity of glacier/metrics.py per sample; weighted
+    by the x component's weight, averaged over the samples with ice. A batch without ice
+    gives 0.
     """
 
-    def __init__(self, weights, kind="mse", name="masked_velocity_loss", **kwargs):
+    def __init__(self, weights, kind="mse", pairs=None, name="masked_velocity_loss", **kwargs):
         super().__init__(name=name, **kwargs)
-        if kind not in ("mse", "mae"):
-            raise ValueError(f"loss kind must be 'mse' or 'mae', got {kind!r}")
+        if kind not in ("mse", "mae", "relative_l1"):
+            raise ValueError(f"loss kind must be 'mse', 'mae' or 'relative_l1', got {kind!r}")
         if not weights or any(float(w) < 0 for w in weights) or sum(weights) <= 0:
             raise ValueError(f"field weights must be >= 0 with a positive sum, got {weights}")
         self.weights = [float(w) for w in weights]
         self.kind = kind
+        self.pairs = [list(p) for p in pairs] if pairs else [[i] for i in range(len(weights))]
+
+    def _relative_l1(self, y_true, y_pred):
+        mask = y_true[..., -1]
+        diff = y_true[..., :-1] - y_pred
+        cells = ops.sum(mask, axis=(1, 2))
+
+        def magnitude(values, channels):
+            squares = sum(ops.square(values[..., c]) for c in channels)
+            return ops.sqrt(squares + 1e-6) if len(channels) > 1 else ops.abs(values[..., channels[0]])
+
+        reference = ops.sum(magnitude(y_true, self.pairs[0]) * mask, axis=(1, 2))
+        reference = reference + RELATIVE_FLOOR * cells
+        total, weight = 0.0, 0.0
+        for channels in self.pairs:
+            w = self.weights[channels[0]]
+            total = total + w * ops.sum(magnitude(diff, channels) * mask, axis=(1, 2))
+            weight += w
+        per_sample = total / weight / ops.maximum(reference, 1e-6)
+        has_ice = ops.cast(cells > 0, per_sample.dtype)
+        return ops.sum(per_sample * has_ice) / ops.maximum(ops.sum(has_ice), 1.0)
 
     def call(self, y_true, y_pred):
+        if self.kind == "relative_l1":
+            return self._relative_l1(y_true, y_pred)
         mask = y_true[..., -1:]
         diff = (y_true[..., :-1] - y_pred) * mask
         err = ops.square(diff) if self.kind == "mse" else ops.abs(diff)
@@ -37,7 +70,8 @@ class MaskedVelocityLoss(keras.losses.Loss):
         return ops.sum(per_field * w) / ops.sum(w)
 
     def get_config(self):
-        return {**super().get_config(), "weights": self.weights, "kind": self.kind}
+        return {**super().get_config(), "weights": self.weights, "kind": self.kind,
+                "pairs": self.pairs}
 
 
 @keras.saving.register_keras_serializable(package="icebench")

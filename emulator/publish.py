@@ -210,9 +210,14 @@ def write_bundle(tmp: Path, train_dir: Path, model, store, summary: dict, versio
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "model_file": "model.keras", "mlflow": summary.get("mlflow"),
     }
-    if GRID_SPACING in config["inputs"]:
+    no_igm = [why for flag, why in (
+        (GRID_SPACING in config["inputs"], "the dx input channel has no IGM counterpart"),
+        (config.get("sia_input"), "the SIA channels are computed inside the model, not by IGM"),
+        (config.get("symmetrize"), "the symmetry average wraps the core IGM would load"))
+        if flag]
+    if no_igm:
         manifest["igm_export"] = None
-        manifest["igm_export_note"] = "the dx input channel has no IGM counterpart"
+        manifest["igm_export_note"] = "; ".join(no_igm)
     else:
         folder = f"igm/{int(round(ranges['dx_m'][0]))}"
         igm_export(model, tmp / folder, config["inputs"], config["outputs"], in_scales, out_scales)

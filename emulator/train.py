@@ -50,7 +50,8 @@ def compile_model(model, config: TrainConfig, steps_per_epoch: int) -> None:
     metrics = [MaskedRMSE(None, name="ice_rmse")]
     metrics += [MaskedRMSE(i, name=f"rmse_{f}") for i, f in enumerate(config.outputs)]
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr),
-                  loss=MaskedVelocityLoss(config.weights(), config.loss), metrics=metrics)
+                  loss=MaskedVelocityLoss(config.weights(), config.loss, config.pairs()),
+                  metrics=metrics)
 
 
 def evaluate(model, data, split: str, inputs: list[str], outputs: list[str],
@@ -124,7 +125,7 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
     import keras
     from emulator.batches import make_batches
     from emulator.checkpoint import EpochSetter, ResumableCheckpoint, read_state
-    from emulator.zoo import build_model, load_model
+    from emulator.zoo import build_model, load_model, symmetrized
 
     config = config if isinstance(config, TrainConfig) else load_config(config)
     out = Path(out_dir)
@@ -156,11 +157,11 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
                               ice_threshold=config.ice_threshold, workers=config.workers)
     val_data = make_batches(data, "val", config.inputs, config.outputs, config.batch_size,
                             ice_threshold=config.ice_threshold, workers=config.workers)
-    in_scales = field_scales(data, config.inputs, config.scales)
-    out_scales = field_scales(data, config.outputs, config.scales)
+    in_scales = field_scales(data, config.inputs, config.scales, config.scaling)
+    out_scales = field_scales(data, config.outputs, config.scales, config.scaling)
     if state is None:
         model = build_model(config.architecture, config.inputs, config.outputs, in_scales,
-                            out_scales, config.model)
+                            out_scales, config.model, sia_input=config.sia_input)
         compile_model(model, config, len(train_data))
         initial_epoch = 0
     else:
@@ -179,6 +180,8 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
     fit_seconds = time.perf_counter() - t0
     state = checkpoint.state
     best = load_model(ckpt_dir / "best.keras", compile=False)
+    if config.symmetrize:
+        best = symmetrized(best, config.inputs, config.outputs)
     best.save(out / "model.keras")
     history = state["history"]
     val_scores = evaluate(best, data, "val", config.inputs, config.outputs,

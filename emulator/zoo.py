@@ -1,8 +1,9 @@
 """The model zoo: fully convolutional networks from input fields to velocity fields.
 
-Every model has the same outer shape, ``inputs (physical units) -> FieldScaling ->
-[PadToMultiple] -> core -> [CropLike] -> FieldScaling(inverse) -> velocities (m a-1)``, and
-runs on any grid size (batch, y, x, channels). The ``core`` is a nested functional model of
+Every model has the same outer shape, ``inputs (physical units) -> FieldScaling [+ SiaVelocity
+channels] -> [PadToMultiple] -> core -> [CropLike] -> FieldScaling(inverse) -> velocities
+(m a-1)``, and runs on any grid size (batch, y, x, channels). ``symmetrized`` wraps a model
+into the average of its predictions over the 8 grid symmetries (exactly D4-equivariant). The ``core`` is a nested functional model of
 standard Keras layers only, working in scaled units; it is what the IGM export saves as
 ``model.h5`` (IGM divides the inputs and multiplies the outputs by the same scales).
 
@@ -18,7 +19,8 @@ Architectures (``architecture`` in the training config):
 import keras
 from keras import layers
 
-from emulator.layers import CropLike, FieldScaling, PadToMultiple
+from emulator.augment import TRANSFORMS
+from emulator.layers import CropLike, FieldScaling, GridSymmetry, PadToMultiple, SiaVelocity
 
 ARCHITECTURES = ("cnn", "unet")
 
@@ -70,11 +72,13 @@ def pad_multiple(architecture: str, options: dict) -> int:
 
 
 def build_model(architecture: str, inputs: list[str], outputs: list[str],
-                in_scales: list[float], out_scales: list[float], options: dict | None = None
-                ) -> keras.Model:
+                in_scales: list[float], out_scales: list[float], options: dict | None = None,
+                sia_input: bool = False) -> keras.Model:
     """The full model: physical inputs (units of each field) -> velocities (m a-1).
 
-    ``options`` are the keyword arguments of the core builder (``cnn_core``/``unet_core``).
+    ``options`` are the keyword arguments of the core builder (``cnn_core``/``unet_core``);
+    ``sia_input`` adds the closed-form SIA velocities of the inputs as channels of the core
+    (``SiaVelocity``, 2 or 4 channels).
     """
     options = dict(options or {})
     builders = {"cnn": cnn_core, "unet": unet_core}
@@ -82,9 +86,12 @@ def build_model(architecture: str, inputs: list[str], outputs: list[str],
         raise ValueError(f"unknown architecture '{architecture}'; choose from {ARCHITECTURES}")
     if architecture == "cnn" and "layers" in options:
         options["layers_"] = options.pop("layers")
-    core = builders[architecture](len(inputs), len(outputs), **options)
     inp = keras.Input((None, None, len(inputs)), name="fields")
     x = FieldScaling(inputs, in_scales, name="scale_inputs")(inp)
+    if sia_input:
+        sia = SiaVelocity(inputs, name="sia_velocity")(inp)
+        x = layers.Concatenate(name="with_sia")([x, sia])
+    core = builders[architecture](int(x.shape[-1]), len(outputs), **options)
     multiple = pad_multiple(architecture, options)
     if multiple > 1:
         x = PadToMultiple(multiple, name="pad")(x)
@@ -93,6 +100,17 @@ def build_model(architecture: str, inputs: list[str], outputs: list[str],
         x = CropLike(name="crop")([x, inp])
     out = FieldScaling(outputs, out_scales, inverse=True, name="velocities")(x)
     return keras.Model(inp, out, name=f"icebench_{architecture}")
+
+
+def symmetrized(model: keras.Model, inputs: list[str], outputs: list[str]) -> keras.Model:
+    """``model`` averaged over the 8 symmetries of the grid: each input turned by a symmetry
+    (``GridSymmetry``), predicted, turned back, and the 8 velocity fields (m a-1) averaged. The
+    result commutes with every rotation and reflection of the grid (to rounding) at 8 times
+    the cost of one prediction; ``model`` keeps its weights and is shared, not copied."""
+    inp = keras.Input((None, None, len(inputs)), name="fields")
+    turned = [GridSymmetry(k, outputs, inverse=True, name=f"unturn{k}")(
+        model(GridSymmetry(k, inputs, name=f"turn{k}")(inp))) for k in TRANSFORMS]
+    return keras.Model(inp, layers.Average(name="d4_average")(turned), name=f"{model.name}_d4")
 
 
 def load_model(path, compile: bool = True) -> keras.Model:

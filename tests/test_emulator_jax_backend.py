@@ -109,6 +109,8 @@ def other_side(directory: Path) -> None:
         loaded = load_model(directory / f"{arch}.keras", compile=False)
         results[f"{arch}_keras"] = np.asarray(loaded.predict_on_batch(x))
         results[f"{arch}_layers"] = np.array([type(l).__name__ for l in loaded.layers])
+    levers = load_model(directory / "levers.keras", compile=False)
+    results["levers_keras"] = np.asarray(levers.predict_on_batch(np.load(directory / "cnn_x.npy")))
     tiny = load_model(directory / "tiny.keras")        # compile=True: loss, metrics, optimizer
     results["tiny_iterations"] = np.asarray(keras.ops.convert_to_numpy(tiny.optimizer.iterations))
     results["tiny_losses"] = np.array(losses(tiny, *tiny_data(), TINY_STEPS))
@@ -132,7 +134,7 @@ def run_other_backend(directory: Path) -> tuple[str, dict]:
 
 def test_models_agree_across_backends(tmp_path):
     from emulator.model import EmulatorFlowModel
-    from emulator.zoo import build_model
+    from emulator.zoo import build_model, symmetrized
 
     reference = {}
     for arch, options in ARCHITECTURES.items():
@@ -158,6 +160,13 @@ def test_models_agree_across_backends(tmp_path):
                                    "slidingco": [0.05, 0.1]}}))
             reference["flow_ubar"] = EmulatorFlowModel.load(run).velocity(flow_state()).ubar.values
 
+    # the training levers' layers: SIA channels inside, the average over the grid symmetries
+    keras.utils.set_random_seed(3)
+    levers = symmetrized(build_model("cnn", INPUTS, OUTPUTS, IN_SCALES, OUT_SCALES,
+                                     {"layers": 3, "filters": 8}, sia_input=True), INPUTS, OUTPUTS)
+    reference["levers"] = np.asarray(levers.predict_on_batch(fields(5)))
+    levers.save(tmp_path / "levers.keras")
+
     # the checkpoint of a training one step in: the other side resumes from it
     keras.utils.set_random_seed(3)
     tiny = compiled_tiny()
@@ -180,6 +189,10 @@ def test_models_agree_across_backends(tmp_path):
         # the custom layers came back as themselves
         assert {"FieldScaling"} <= set(got[f"{arch}_layers"].tolist())
     assert "PadToMultiple" in got["unet_layers"] and "CropLike" in got["unet_layers"]
+    levers_scale = float(np.max(np.abs(reference["levers"])))
+    levers_diff = float(np.max(np.abs(got["levers_keras"] - reference["levers"])))
+    report["levers_keras"] = (levers_diff, levers_diff / levers_scale)
+    assert levers_scale > 0 and levers_diff <= RTOL * levers_scale
     flow_scale = float(np.max(np.abs(reference["flow_ubar"])))
     flow_diff = float(np.max(np.abs(got["flow_ubar"] - reference["flow_ubar"])))
     report["flow_ubar"] = (flow_diff, flow_diff / flow_scale)

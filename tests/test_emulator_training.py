@@ -299,3 +299,29 @@ def test_cli_train_and_publish(store, tmp_path, capsys):
     assert main(["publish", "--model", str(tmp_path / "run"), "--out", str(tmp_path / "lib")]) == 0
     assert (tmp_path / "lib" / "sia" / "v001" / "manifest.json").exists()
     assert main(["publish", "--model", str(tmp_path / "nothing"), "--out", str(tmp_path)]) == 2
+
+
+def test_training_with_every_lever(store, tmp_path):
+    """SIA channels, physical scales, the 1 - fidelity loss and the symmetry average train,
+    save a model that commutes with the grid's symmetries, and publish without an IGM export
+    (IGM could not rebuild the channels or the average)."""
+    from emulator.augment import transform
+    from emulator.manifest import read_manifest
+    from emulator.publish import publish
+    from emulator.train import train
+    from emulator.zoo import load_model
+
+    config = {**FAST, "sia_input": True, "symmetrize": True, "loss": "relative_l1",
+              "scaling": "physical"}
+    summary = train(store, config, tmp_path / "run", verbose=0)
+    assert np.isfinite(summary["history"][-1]["loss"])
+    assert summary["input_scales"]["thk"] == 300.0
+    model = load_model(tmp_path / "run" / "model.keras", compile=False)
+    x = np.random.default_rng(0).uniform(0.0, 1.0, (1, 16, 16, 5)).astype("float32") * \
+        np.array([300.0, 0.3, 0.3, 80.0, 0.05], dtype="float32")
+    y = np.asarray(model(x))
+    turned = np.asarray(model(transform(x, summary["config"]["inputs"], 5)))
+    assert np.abs(turned - transform(y, summary["config"]["outputs"], 5)).max() <= \
+        1e-5 * np.abs(y).max()
+    manifest = read_manifest(publish(tmp_path / "run", tmp_path / "library"))
+    assert manifest["igm_export"] is None and "symmetry" in manifest["igm_export_note"]

@@ -1,0 +1,108 @@
+"""The training levers of the emulators (docs/emulator.md): the closed-form SIA channels, the
+average over the grid's symmetries, the loss that is 1 - fidelity, the physical scales."""
+
+import numpy as np
+import pytest
+
+from emulator.augment import transform
+from emulator.config import TrainConfig
+from glacier.errors import InputError
+from glacier.fields import VELOCITY_FIELDS, surface_slopes
+from glacier.metrics import fidelity_scores
+from glacier.sia import sia_velocities
+
+INPUTS = ["thk", "slopsurfx", "slopsurfy", "arrhenius", "slidingco"]
+OUTPUTS = list(VELOCITY_FIELDS)
+
+
+def _glacier(seed=0, ny=14, nx=11):
+    """Inputs (1, ny, nx, 5) of a rough glacier without any grid symmetry, and its surface."""
+    rng = np.random.default_rng(seed)
+    thk = np.clip(rng.uniform(-100.0, 600.0, (ny, nx)), 0.0, None)
+    usurf = 2500.0 + 40.0 * np.arange(nx)[None, :] + thk + rng.uniform(0, 50, (ny, nx))
+    sx, sy = surface_slopes(usurf, 100.0)
+    a, c = rng.uniform(20, 150, (ny, nx)), rng.uniform(0.01, 0.2, (ny, nx))
+    return np.stack([thk, sx, sy, a, c], axis=-1)[None].astype("float32"), usurf
+
+
+def test_sia_channels_are_the_closed_form_sia():
+    """SiaVelocity decompressed equals glacier/sia.py's deformation and sliding velocities
+    (float32 against float64: 1e-5 relative)."""
+    from emulator.layers import SiaVelocity
+    x, usurf = _glacier()
+    thk, a, c = x[0, ..., 0].astype(float), x[0, ..., 3].astype(float), x[0, ..., 4].astype(float)
+    ref = sia_velocities(thk, usurf, a, c, 100.0, sliding=True)
+    q = np.asarray(SiaVelocity(INPUTS)(x))[0].astype(float)
+    u = np.sign(q) * np.expm1(np.abs(q))            # reference_speed 1 m a-1
+    expected = [ref["ubar"] - ref["uvelbase"], ref["vbar"] - ref["vvelbase"],
+                ref["uvelbase"], ref["vvelbase"]]
+    for i, e in enumerate(expected):
+        np.testing.assert_allclose(u[..., i], e, rtol=1e-5, atol=1e-3)
+    assert np.abs(expected[0]).max() > 1e3          # the compression has work to do
+    with pytest.raises(ValueError, match="arrhenius"):
+        SiaVelocity(["thk", "slopsurfx", "slopsurfy"])
+
+
+@pytest.mark.parametrize("architecture, options", [("cnn", {"layers": 3, "filters": 8}),
+                                                   ("unet", {"levels": 2, "filters": 4})])
+def test_symmetrized_model_commutes_with_every_grid_symmetry(architecture, options):
+    """Turning the input by any of the 8 symmetries turns the output the same way, to
+    float32 round-off, where the bare model is off by O(1) of its output."""
+    from emulator.zoo import build_model, symmetrized
+    model = build_model(architecture, INPUTS, OUTPUTS, [300, 0.3, 0.3, 78, 0.05], [100] * 6,
+                        options, sia_input=True)
+    model_d4 = symmetrized(model, INPUTS, OUTPUTS)
+    x, _ = _glacier(1)
+    y, y_bare = np.asarray(model_d4(x)), np.asarray(model(x))
+    scale = np.abs(y).max()
+    assert scale > 0
+    for k in range(8):
+        turned = np.asarray(model_d4(transform(x, INPUTS, k)))
+        assert np.abs(turned - transform(y, OUTPUTS, k)).max() <= 1e-5 * scale, k
+    bare = np.asarray(model(transform(x, INPUTS, 3)))
+    assert np.abs(bare - transform(y_bare, OUTPUTS, 3)).max() > 1e-3 * np.abs(y_bare).max()
+
+
+def test_relative_l1_loss_is_one_minus_fidelity():
+    """Per sample, the loss with only velbar weighted is 1 - fidelity of glacier/metrics.py
+    with RELATIVE_FLOOR m a-1 per ice cell added to the reference; samples without ice do not
+    count; a perfect prediction gives 0 up to the smoothing of the magnitude at 0."""
+    from emulator.losses import RELATIVE_FLOOR, MaskedVelocityLoss
+    rng = np.random.default_rng(2)
+    truth = rng.normal(0.0, 50.0, (2, 9, 9, 6))
+    pred = truth + rng.normal(0.0, 10.0, truth.shape)
+    thk = rng.uniform(0.0, 300.0, (9, 9))
+    mask = np.stack([thk > 100.0, np.zeros_like(thk, dtype=bool)])[..., None]
+    y_true = np.concatenate([truth, mask], axis=-1).astype("float32")
+    config = TrainConfig(field_weights={"uvelsurf": 0, "vvelsurf": 0, "uvelbase": 0,
+                                        "vvelbase": 0})
+    loss = MaskedVelocityLoss(config.weights(), "relative_l1", config.pairs())
+    ice = thk > 100.0
+    err = np.hypot(*(pred[0, ..., i] - truth[0, ..., i] for i in (0, 1)))[ice].sum()
+    ref = np.hypot(truth[0, ..., 0], truth[0, ..., 1])[ice].sum() + RELATIVE_FLOOR * ice.sum()
+    assert float(loss(y_true, pred.astype("float32"))) == pytest.approx(err / ref, rel=1e-5)
+    as_fields = [{f: a[0, ..., i] for i, f in enumerate(OUTPUTS)} for a in (pred, truth)]
+    fidelity = fidelity_scores(*as_fields, thk, threshold=100.0)["fidelity"]["velbar"]
+    assert 1.0 - fidelity == pytest.approx(err / (ref - RELATIVE_FLOOR * ice.sum()), rel=1e-9)
+    # a perfect prediction leaves the smoothing of |e| = sqrt(e^2 + 1e-6): 1e-3 m a-1 a cell
+    assert float(loss(y_true, truth.astype("float32"))) <= 1.01e-3 * ice.sum() / ref
+
+
+def test_pairs_and_scales():
+    from emulator.data import PHYSICAL_SCALES, field_scales
+    assert TrainConfig().pairs() == [[0, 1], [2, 3], [4, 5]]
+    assert TrainConfig(outputs=["vbar", "ubar", "uvelsurf"]).pairs() == [[1, 0], [2]]
+    data = type("Store", (), {"attrs": {"normalisation": {"thk": {"mean": 3.0, "std": 4.0}}}})()
+    assert field_scales(data, ["thk"]) == [5.0]
+    assert field_scales(data, ["thk", "ubar"], scaling="physical") == [
+        PHYSICAL_SCALES["thk"], PHYSICAL_SCALES["ubar"]]
+    assert field_scales(data, ["thk"], {"thk": 7.0}, scaling="physical") == [7.0]
+
+
+def test_config_names_what_a_lever_lacks():
+    with pytest.raises(InputError, match="sia_input needs the input.*arrhenius"):
+        TrainConfig(inputs=["thk", "slopsurfx", "slopsurfy"], sia_input=True)
+    with pytest.raises(InputError, match="scaling must be"):
+        TrainConfig(scaling="rms")
+    with pytest.raises(InputError, match="relative_l1"):
+        TrainConfig(loss="huber")
