@@ -11,7 +11,8 @@ def cmd_train(args) -> int:
     from emulator.train import train
 
     overrides = {k: v for k, v in (("epochs", args.epochs), ("seed", args.seed),
-                                   ("tracking_uri", args.tracking_uri)) if v is not None}
+                                   ("tracking_uri", args.tracking_uri), ("init", args.init))
+                 if v is not None}
     if args.no_mlflow:
         overrides["mlflow"] = False
     config = load_config(args.config, **overrides)
@@ -50,6 +51,8 @@ def add_commands(sub, verify_sub) -> None:
     p.add_argument("--out", required=True, help="output folder (resumes if interrupted)")
     p.add_argument("--epochs", type=int, help="override the config's epochs")
     p.add_argument("--seed", type=int, help="override the config's seed")
+    p.add_argument("--init", help="fine-tune a trained emulator: a bundle (e.g. library/hybrid/"
+                                  "v001), a training folder or a .keras file")
     p.add_argument("--tracking-uri", help=f"MLflow tracking URI (default {DEFAULT_TRACKING_URI})")
     p.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
     p.set_defaults(func=cmd_train)

@@ -33,6 +33,8 @@ class TrainConfig:
     PHYSICAL_SCALES). ``sia_input``: the closed-form SIA velocities as extra channels
     (emulator/layers.py SiaVelocity). ``symmetrize``: the saved model averages its
     prediction over the 8 grid symmetries (exactly D4-equivariant, 8x the inference cost).
+    ``init``: start from the weights of a trained emulator (bundle, training folder or .keras
+    file; its architecture and scales are kept): fine-tuning, e.g. Stokes after hybrid.
     loss: ``mse`` or ``mae`` over ice cells (thk > ice_threshold, m), in m a-1, or
     ``relative_l1`` (1 - fidelity per sample), weighted per output by ``field_weights``. patch_size: square patches (cells) or None for whole glaciers.
     learning rate: Adam with a cosine decay from ``learning_rate`` to
@@ -49,6 +51,7 @@ class TrainConfig:
     scaling: str = _default("scaling")
     sia_input: bool = _default("sia_input")
     symmetrize: bool = _default("symmetrize")
+    init: str | None = _default("init")
     loss: str = _default("loss")
     field_weights: dict = _default("field_weights")
     ice_threshold: float = _default("ice_threshold")

@@ -111,6 +111,22 @@ def _stale(finished: dict | None, state: dict | None, meta: dict) -> str:
     return "" if found["config"] == meta["config"] else "another training config"
 
 
+def initial_model(config: TrainConfig):
+    """The model that ``config.init`` names (a bundle, a training folder or a .keras file; the
+    model inside a symmetry average), checked to read the config's inputs and give its
+    outputs, to be trained further: its architecture and field scales are kept, those of the
+    config are not used."""
+    from emulator.model import resolve
+    from emulator.zoo import field_scaling, load_model, trainable_core
+    model_file, _ = resolve(config.init)
+    model = trainable_core(load_model(model_file, compile=False))
+    inputs, outputs = (list(d) for d in field_scaling(model))
+    if inputs != list(config.inputs) or outputs != list(config.outputs):
+        raise InputError(f"the initial model '{config.init}' maps {inputs} to {outputs}, the "
+                         f"config {list(config.inputs)} to {list(config.outputs)}")
+    return model
+
+
 def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
           verbose: int | None = None, replace_stale: bool = False) -> dict:
     """Train (or resume, or return the finished summary of) an emulator; see the module doc.
@@ -125,7 +141,7 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
     import keras
     from emulator.batches import make_batches
     from emulator.checkpoint import EpochSetter, ResumableCheckpoint, read_state
-    from emulator.zoo import build_model, load_model, symmetrized
+    from emulator.zoo import build_model, field_scaling, load_model, symmetrized
 
     config = config if isinstance(config, TrainConfig) else load_config(config)
     out = Path(out_dir)
@@ -159,7 +175,12 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
                             ice_threshold=config.ice_threshold, workers=config.workers)
     in_scales = field_scales(data, config.inputs, config.scales, config.scaling)
     out_scales = field_scales(data, config.outputs, config.scales, config.scaling)
-    if state is None:
+    if state is None and config.init:
+        model = initial_model(config)
+        in_scales, out_scales = (list(d.values()) for d in field_scaling(model))
+        compile_model(model, config, len(train_data))
+        initial_epoch = 0
+    elif state is None:
         model = build_model(config.architecture, config.inputs, config.outputs, in_scales,
                             out_scales, config.model, sia_input=config.sia_input)
         compile_model(model, config, len(train_data))

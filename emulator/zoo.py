@@ -113,6 +113,23 @@ def symmetrized(model: keras.Model, inputs: list[str], outputs: list[str]) -> ke
     return keras.Model(inp, layers.Average(name="d4_average")(turned), name=f"{model.name}_d4")
 
 
+def trainable_core(model: keras.Model) -> keras.Model:
+    """The model to train further: ``model`` itself, or the model inside a ``symmetrized``
+    average (training goes on without the 8-fold cost; symmetrize again when saving)."""
+    if any(layer.name == "d4_average" for layer in model.layers):
+        return next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    return model
+
+
+def field_scaling(model: keras.Model) -> tuple[dict, dict]:
+    """The input and output scales ({field: scale}, in each field's units) a model applies."""
+    model = trainable_core(model)
+    config_in = model.get_layer("scale_inputs").get_config()
+    config_out = model.get_layer("velocities").get_config()
+    return (dict(zip(config_in["fields"], config_in["scales"])),
+            dict(zip(config_out["fields"], config_out["scales"])))
+
+
 def load_model(path, compile: bool = True) -> keras.Model:
     """Load a ``.keras`` emulator (its custom layers, loss and metrics registered first)."""
     import emulator.losses  # noqa: F401  (registers the loss and metrics for compile=True)

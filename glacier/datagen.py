@@ -80,11 +80,14 @@ def simulate_run(state: xr.Dataset, climate: dict, parameters: dict[str, np.ndar
     """One transient run; returns its snapshots with each instructor's velocities.
 
     ``simulation``: fields of ``glacier.evolve.EvolveSettings`` (the config's ``simulation``
-    section). ``instructors`` maps a name to ``{"model": registered flow model, "options": {...}}``;
-    ``driver`` names the one that moves the ice. The result has dims (time, y, x): the state
-    (thk, usurf, topg, icemask, smb, arrhenius, slidingco) and, per instructor ``k``,
-    ``k_ubar ... k_vvelbase`` and ``k_converged`` (time), ``k_seconds`` (time, wall time of the
-    solve), and ``touches_border`` (time: ice thicker than 1 m on the outermost row or column).
+    section). ``instructors`` maps a name to ``{"model": registered flow model, "options": {...},
+    "every": k}``; ``driver`` names the one that moves the ice (and solves every snapshot);
+    another instructor solves every ``every``-th snapshot (default 1: all), starting with the
+    first. The result has dims (time, y, x): the state (thk, usurf, topg, icemask, smb,
+    arrhenius, slidingco) and, per instructor ``k``, ``k_ubar ... k_vvelbase``,
+    ``k_solved`` and ``k_converged`` (time; NaN velocities where not solved or not converged),
+    ``k_seconds`` (time, wall time of the solve), and ``touches_border`` (time: ice thicker
+    than 1 m on the outermost row or column).
     If the driver itself fails, the run stops there and keeps the snapshots so far
     (attribute ``stopped_early``).
     """
@@ -105,8 +108,14 @@ def simulate_run(state: xr.Dataset, climate: dict, parameters: dict[str, np.ndar
         current["thk"], current["usurf"] = record.thk, record.usurf
         block = _velocity_block(record, record, driver, True)
         block[f"{driver}_seconds"] = ((), timed[driver].last_seconds)
+        block[f"{driver}_solved"] = ((), True)
         for name, model in timed.items():
             if name == driver:
+                continue
+            block[f"{name}_solved"] = ((), len(snapshots) % int(instructors[name].get("every", 1)) == 0)
+            if not block[f"{name}_solved"][1]:
+                block.update(_velocity_block(None, record, name, False))
+                block[f"{name}_seconds"] = ((), float("nan"))
                 continue
             try:
                 vel, ok = model.velocity(current, guess=previous.get(name)), True

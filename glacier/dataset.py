@@ -64,7 +64,14 @@ def run_samples(run: xr.Dataset, instructor: str,
     """The converged snapshots with ice (thk > ICE_THRESHOLD somewhere) of one run file for one
     instructor as samples; how many snapshots were left out because the solver failed; how many
     converged snapshots have ice on the domain border (``touches_border``), which are left out
-    too unless ``keep_border_ice``."""
+    too unless ``keep_border_ice``. Snapshots the instructor was not asked to solve (``k_solved``
+    false: see glacier/datagen.py ``simulate_run``), and runs it took no part in, give no
+    sample and count as neither."""
+    if f"{instructor}_converged" not in run:
+        return None, 0, 0
+    solved = (run[f"{instructor}_solved"].values.astype(bool) if f"{instructor}_solved" in run
+              else np.ones(run.sizes["time"], dtype=bool))
+    run = run.isel(time=np.nonzero(solved)[0])
     ok = run[f"{instructor}_converged"].values.astype(bool)
     ok &= np.all(np.isfinite(run[f"{instructor}_ubar"].values), axis=(1, 2))
     excluded = int((~ok).sum())
@@ -94,6 +101,30 @@ def run_samples(run: xr.Dataset, instructor: str,
     return ds, excluded, int(border.sum())
 
 
+EDGE_PADDED = ("usurf", "topg", "arrhenius", "slidingco")
+"""Fields that ``pad_samples`` continues from the domain's last row or column; the others
+(thickness, slopes, velocities, icemask) are padded with 0: ice-free, flat, at rest."""
+
+
+def pad_samples(samples: xr.Dataset, ny: int, nx: int) -> xr.Dataset:
+    """``samples`` (dims sample, y, x) padded at the high-y and high-x ends to ``ny`` x ``nx``
+    cells with ice-free cells (EDGE_PADDED fields continued from the edge, the rest 0), so
+    domains of several sizes share one store; coordinates ``ny_domain`` and ``nx_domain``
+    keep each sample's own extent (cells). A domain of whole glaciers has an ice-free border,
+    so the padding changes nothing the network sees around the ice."""
+    own_y, own_x = samples.sizes["y"], samples.sizes["x"]
+    if own_y > ny or own_x > nx:
+        raise InputError(f"samples of {own_y} x {own_x} cells do not fit {ny} x {nx}")
+    n = samples.sizes["sample"]
+    pad = {"y": (0, ny - own_y), "x": (0, nx - own_x)}
+    padded = xr.Dataset({
+        name: (samples[name].pad(pad, mode="edge") if name in EDGE_PADDED
+               else samples[name].pad(pad, mode="constant", constant_values=0))
+        for name in samples.data_vars}, coords=samples.coords)
+    return padded.assign_coords(ny_domain=("sample", np.full(n, own_y)),
+                                nx_domain=("sample", np.full(n, own_x)))
+
+
 def assemble(run_files: dict[tuple[str, str, int], Path], instructor: str, splits: dict[str, str],
              provenance: dict,
              keep_border_ice: bool = defaults("assembly")["keep_border_ice"]) -> xr.Dataset:
@@ -118,10 +149,8 @@ def assemble(run_files: dict[tuple[str, str, int], Path], instructor: str, split
         raise InputError(f"no converged snapshot of instructor '{instructor}' in {len(run_files)} "
                          f"runs ({sum(border.values())} left out because their ice touches the "
                          "domain border: whole-glacier domains, or keep_border_ice)")
-    shapes = {p.thk.shape[1:] for p in parts}
-    if len(shapes) > 1:
-        raise InputError(f"runs are on different grids {sorted(shapes)}: one dataset needs one grid shape")
-    data = xr.concat(parts, dim="sample")
+    ny, nx = (max(p.sizes[d] for p in parts) for d in ("y", "x"))
+    data = xr.concat([pad_samples(p, ny, nx) for p in parts], dim="sample")
     for name in data.data_vars:
         data[name].attrs["units"] = FIELDS[name].units
     data.attrs.update(provenance)

@@ -251,6 +251,13 @@ def estimated_thickness(usurf: np.ndarray, outline: np.ndarray, dx: float,
     return np.where(outline, plastic * np.clip(distance / margin_scale, 0.0, 1.0), 0.0)
 
 
+def summit_region(elevation: np.ndarray, above: float) -> np.ndarray:
+    """The cells of the connected region higher than ``above`` (m) that holds the highest cell
+    of ``elevation`` (m; 4-connected), as a boolean array: one massif of a DEM window."""
+    regions, _ = label(np.asarray(elevation) > above)
+    return regions == regions[np.unravel_index(np.argmax(elevation), np.shape(elevation))]
+
+
 def outlined_glacier(source: str | Path, x0: float, y0: float, nx: int, ny: int,
                      resolution: float, outline_elevation: float, **estimate) -> xr.Dataset:
     """A glacier of estimated thickness on a DEM window read as the glacier's *surface*: the
@@ -260,9 +267,7 @@ def outlined_glacier(source: str | Path, x0: float, y0: float, nx: int, ny: int,
     what the SIA gets wrong (docs/hybrid.md); window arguments as ``topography_window``."""
     window = topography_window(source, resolution=resolution, x0=x0, y0=y0, nx=nx, ny=ny)
     surface = window.topg.values
-    regions, _ = label(surface > outline_elevation)
-    top = regions[np.unravel_index(np.argmax(surface), surface.shape)]
-    outline = regions == top
+    outline = summit_region(surface, outline_elevation)
     outline[[0, -1], :] = outline[:, [0, -1]] = False
     thk = estimated_thickness(surface, outline, resolution, **estimate)
     state = make_state(window.x.values, window.y.values, topg=surface - thk, thk=thk)
@@ -304,14 +309,22 @@ def halfar_state(nx: int, extent: float, h0: float, r0: float, arrhenius: float,
 
 
 def build_domain(spec: dict, grid: dict) -> xr.Dataset:
-    """A domain from its config entry on the grid ``{"resolution": m, "nx": cells, "ny": cells}``:
-    ``{"topography": name or path, "x0": m, "y0": m}`` for a real DEM window (lower-left cell
-    centre at x0, y0), ``{"synthetic": name, "seed": s}`` for a synthetic bed of SYNTHETIC_BEDS
+    """A domain from its config entry on the grid ``{"resolution": m, "nx": cells, "ny": cells}``
+    (the entry's own ``nx``, ``ny`` take precedence): ``{"topography": name or path, "x0": m,
+    "y0": m}`` for a real DEM window (lower-left cell centre at x0, y0; with
+    ``outline_elevation`` (m) the ice may grow only on the massif of ``summit_region``, its
+    ``icemask``), ``{"synthetic": name, "seed": s}`` for a synthetic bed of SYNTHETIC_BEDS
     (valley, cirque, ice_cap, dome), or ``{"synthetic_seed": s}`` for a synthetic valley."""
-    res, nx, ny = float(grid["resolution"]), int(grid["nx"]), int(grid["ny"])
+    res = float(grid["resolution"])
+    nx, ny = int(spec.get("nx", grid["nx"])), int(spec.get("ny", grid["ny"]))
     if "topography" in spec:
-        return topography_window(spec["topography"], resolution=res, x0=spec.get("x0"),
-                                 y0=spec.get("y0"), nx=nx, ny=ny)
+        state = topography_window(spec["topography"], resolution=res, x0=spec.get("x0"),
+                                  y0=spec.get("y0"), nx=nx, ny=ny)
+        if "outline_elevation" in spec:
+            massif = summit_region(state.topg.values, float(spec["outline_elevation"]))
+            allowed = massif & (state.icemask.values > 0.5)
+            state["icemask"] = state.icemask.copy(data=allowed.astype(float))
+        return state
     if "synthetic" in spec:
         if spec["synthetic"] not in SYNTHETIC_BEDS:
             raise InputError(f"synthetic bed '{spec['synthetic']}' is none of "

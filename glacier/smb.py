@@ -31,6 +31,14 @@ def value_at(schedule: Schedule, t: float) -> float:
     return float(np.interp(t, times, values))
 
 
+def shift_ela(climate: dict, offset: float) -> dict:
+    """A config climate with its ELA (a constant or a time series, m) raised by ``offset`` (m):
+    one climate history fitted to domains of different elevations."""
+    ela = climate["ela"]
+    shifted = ela + offset if isinstance(ela, (int, float)) else [[t, v + offset] for t, v in ela]
+    return {**climate, "ela": shifted}
+
+
 @dataclass
 class ElaSmb:
     """ELA-gradient surface mass balance (m ice eq. a-1).

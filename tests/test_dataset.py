@@ -71,6 +71,29 @@ def test_run_holds_every_instructor_on_the_same_states(runs):
     np.testing.assert_array_equal(run.touches_border, touches_border(run.thk.values))
 
 
+def test_a_costly_instructor_solves_every_kth_snapshot(tmp_path):
+    """``every: 2``: the instructor solves snapshots 0, 2, 4 of five; its store holds those
+    with ice (the first has none) and counts no failure; a run without the instructor (not among its ``domains``)
+    gives it no sample and is no error."""
+    state = build_domain({"synthetic_seed": 1}, GRID)
+    params = sample_parameters({"arrhenius": [60, 90], "slidingco": [0.04, 0.1]}, 7, 0, "v1",
+                               state.thk.shape, 200.0)
+    instructors = {"sia": {"model": "sia"}, "sparse": {"model": "sia", "every": 2}}
+    run = simulate_run(state, {"ela": 2900.0}, params, SIMULATION, instructors, "sia")
+    np.testing.assert_array_equal(run.sparse_solved, [True, False, True, False, True])
+    assert run.sia_solved.all()
+    assert np.isnan(run.sparse_ubar.values[1]).all() and np.isfinite(run.sparse_ubar.values[2]).all()
+    paths = {("v1", "growth", 0): tmp_path / "v1.nc", ("v2", "growth", 0): tmp_path / "v2.nc"}
+    run.to_netcdf(paths[("v1", "growth", 0)])
+    run.drop_vars([v for v in run.data_vars if v.startswith("sparse_")]).to_netcdf(
+        paths[("v2", "growth", 0)])
+    data = assemble(paths, "sparse", {"v1": "train", "v2": "val"}, {}, keep_border_ice=True)
+    np.testing.assert_array_equal(data.time, [10.0, 20.0])       # t = 0 has no ice yet
+    assert set(data.domain.values) == {"v1"} and data.attrs["excluded_total"] == 0
+    assert assemble(paths, "sia", {"v1": "train", "v2": "val"}, {},
+                    keep_border_ice=True).sizes["sample"] == 8
+
+
 def test_assembled_store(runs, tmp_path):
     splits = assign_splits(["real", "v1", "v2"], ["real"], ["v2"], ["real"])
     data = assemble(runs, "flaky", splits, {"seed": 7}, keep_border_ice=True)
@@ -165,11 +188,13 @@ def test_store_of_another_format_version_is_refused(runs, tmp_path):
 
 
 def _tiny_run(thk: np.ndarray) -> xr.Dataset:
-    """A run file of the instructor ``sia`` with the snapshots ``thk`` (time, 8, 8; m) on a flat
-    bed at 2000 m, 100 m cells, every solve converged, velocities 1 m/a."""
-    state = make_state(100.0 * np.arange(8), 100.0 * np.arange(8), topg=np.full((8, 8), 2000.0))
+    """A run file of the instructor ``sia`` with the snapshots ``thk`` (time, y, x; m) on a bed
+    sloping from 2000 m along x, 100 m cells, every solve converged, velocities 1 m/a."""
+    ny, nx = thk.shape[1:]
+    state = make_state(100.0 * np.arange(nx), 100.0 * np.arange(ny),
+                       topg=np.broadcast_to(2000.0 + 10.0 * np.arange(nx), (ny, nx)))
     run = xr.Dataset({"thk": (("time", "y", "x"), thk),
-                      "usurf": (("time", "y", "x"), 2000.0 + thk)},
+                      "usurf": (("time", "y", "x"), state.topg.values + thk)},
                      coords={"time": 10.0 * np.arange(len(thk)), "x": state.x, "y": state.y})
     for name in ("topg", "icemask", "arrhenius", "slidingco"):
         run[name] = state[name]
@@ -203,6 +228,45 @@ def test_snapshots_with_ice_on_the_border_are_left_out_and_counted(tmp_path):
     _tiny_run(thk[[0, 2]]).to_netcdf(path)
     with pytest.raises(InputError, match="1 left out because their ice touches the domain border"):
         assemble(runs, "sia", {"d": "train"}, {})
+
+
+def test_domains_of_several_sizes_share_a_padded_store(tmp_path):
+    """An 8 x 8 and a 12 x 10 domain: the store is 12 x 10; the small domain's samples are
+    padded with ice-free cells at rest (thk, velocities, slopes 0) on the bed continued from
+    its edge, and keep their own extent; the large one's are unchanged."""
+    small, large = np.zeros((2, 8, 8)), np.zeros((1, 12, 10))
+    small[:, 2:6, 2:6], large[0, 3:9, 2:8] = 50.0, 80.0
+    runs = {}
+    for name, thk in (("small", small), ("large", large)):
+        runs[(name, "growth", 0)] = tmp_path / f"{name}.nc"
+        _tiny_run(thk).to_netcdf(runs[(name, "growth", 0)])
+    data = assemble(runs, "sia", {"small": "train", "large": "test"}, {})
+    assert dict(data.sizes) == {"sample": 3, "y": 12, "x": 10}
+    padded = data.isel(sample=np.nonzero(data.domain.values == "small")[0])
+    np.testing.assert_array_equal(padded.ny_domain, [8, 8])
+    np.testing.assert_array_equal(padded.nx_domain, [8, 8])
+    np.testing.assert_array_equal(padded.thk.values[:, :8, :8], small)
+    for name in ("thk", "ubar", "slopsurfx", "icemask"):
+        assert not padded[name].values[:, 8:, :].any() and not padded[name].values[:, :, 8:].any()
+    np.testing.assert_array_equal(padded.topg.values[0, :, 8:], 2070.0)   # its last column
+    whole = data.isel(sample=np.nonzero(data.domain.values == "large")[0])
+    np.testing.assert_array_equal(whole.thk.values[0], large[0])
+    assert int(whole.nx_domain[0]) == 10
+
+
+def test_a_dem_domain_of_its_own_size_grows_ice_on_one_massif():
+    """A domain entry's nx, ny override the grid's; outline_elevation restricts the icemask to
+    the massif above it that holds the window's summit (here the highest of the window)."""
+    grid = {"resolution": 200.0, "nx": 20, "ny": 16}
+    spec = {"topography": "ticino_200m", "x0": 470000.0, "y0": 5150000.0, "nx": 30, "ny": 24}
+    window = build_domain(spec, grid)
+    assert window.thk.shape == (24, 30) and window.icemask.values.all()
+    top = float(window.topg.max())
+    massif = build_domain({**spec, "outline_elevation": top - 300.0}, grid)
+    mask = massif.icemask.values > 0.5
+    assert 0 < mask.sum() < mask.size
+    assert np.all(massif.topg.values[mask] > top - 300.0)
+    assert mask[np.unravel_index(np.argmax(massif.topg.values), mask.shape)]
 
 
 def test_coverage_figure_counts_every_group(runs, tmp_path):

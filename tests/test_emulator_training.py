@@ -325,3 +325,21 @@ def test_training_with_every_lever(store, tmp_path):
         1e-5 * np.abs(y).max()
     manifest = read_manifest(publish(tmp_path / "run", tmp_path / "library"))
     assert manifest["igm_export"] is None and "symmetry" in manifest["igm_export_note"]
+
+
+def test_fine_tuning_starts_from_the_initial_weights(store, reference_run, tmp_path):
+    """``init``: the training starts from the given emulator's weights and scales (one epoch
+    at a learning rate of 1e-12 leaves them as they were, whatever the config's scaling), and
+    an emulator of other fields is refused, naming both."""
+    from emulator.train import train
+
+    ref_dir, ref = reference_run
+    config = {**FAST, "epochs": 1, "learning_rate": 1e-12, "init": str(ref_dir),
+              "scaling": "physical", "augment": False}
+    tuned = train(store, config, tmp_path / "tuned", verbose=0)
+    assert tuned["input_scales"] == ref["input_scales"]
+    np.testing.assert_allclose(_weights(tmp_path / "tuned" / "model.keras"),
+                               _weights(ref_dir / "model.keras"), rtol=0, atol=1e-8)
+    with pytest.raises(InputError, match="maps .* the config"):
+        train(store, {**config, "inputs": ["thk", "slopsurfx", "slopsurfy"]}, tmp_path / "other",
+              verbose=0)

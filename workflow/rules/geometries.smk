@@ -4,7 +4,9 @@ rule geometry:
     output:
         f"{DATA}/geometries/{{domain}}.nc",
     params:
-        spec=lambda wc: config["domains"][wc.domain],
+        spec=lambda wc: {
+            k: v for k, v in config["domains"][wc.domain].items() if k != "ela_offset"
+        },
         grid=config["grid"],
     log:
         f"{RESULTS}/logs/geometry/{{domain}}.log",

@@ -1,3 +1,6 @@
+from glacier.smb import shift_ela
+
+
 rule simulate:
     """One transient run: domain x climate x parameter sample, moved by the driver instructor,
     every instructor evaluated on each snapshot; written to its own file, atomically: one
@@ -7,9 +10,15 @@ rule simulate:
     output:
         f"{DATA}/runs/{{domain}}/{{climate}}/p{{sample}}.nc",
     params:
-        climate=lambda wc: config["climates"][wc.climate],
+        climate=lambda wc: shift_ela(
+            config["climates"][wc.climate], config["domains"][wc.domain]["ela_offset"]
+        ),
         parameters=config["parameters"],
-        instructors=config["instructors"],
+        instructors=lambda wc: {
+            name: spec
+            for name, spec in config["instructors"].items()
+            if name == config["driver"] or wc.domain in spec.get("domains", DOMAINS)
+        },
         driver=config["driver"],
         simulation=config["simulation"],
         seed=config["seed"],
