@@ -23,8 +23,11 @@ def cmd_score(args) -> int:
     from glacier.flow import flow_model_from_spec
     from evaluation.score import score_state, score_store, score_store_pair
 
-    if (args.input is None) == (args.store is None):
-        raise InputError("give exactly one of --input (a state) and --store (a training store)")
+    if sum((args.input is not None, args.store is not None, args.dome)) != 1:
+        raise InputError("give exactly one of --input (a state), --store (a training store) "
+                         "and --dome (the symmetric-dome check)")
+    if args.dome:
+        return _dome(args)
     if args.input is not None:
         from glacier.io import read_state
 
@@ -61,6 +64,26 @@ def cmd_score(args) -> int:
     for domain, row in [*result["per_domain"].items(), ("all", result["all"])]:
         print(f"{domain} ({row['samples']} samples, {row['ice_cells']} ice cells)")
         print("\n".join(score_lines(row)))
+    return 0
+
+
+def _dome(args) -> int:
+    from glacier.errors import InputError
+    from glacier.flow import flow_model_from_spec
+    from evaluation.symmetry import MOVING, dome_check
+
+    if args.model is None:
+        raise InputError("--dome needs --model")
+    overrides = {k: v for k, v in (("arrhenius", args.arrhenius), ("slidingco", args.slidingco))
+                 if v is not None}
+    result = dome_check(flow_model_from_spec(args.model), **overrides)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"{args.model} on the symmetric dome (64 x 64 at 100 m, 300 m thick): asymmetry "
+          f"{100 * result['asymmetry']:.3g} % of the total speed, {100 * result['outward']:.2f} % "
+          f"of {result['moving_cells']} moving cells (> {MOVING} m/a) flow outward, max "
+          f"{result['max_speed']:.1f} m/a")
     return 0
 
 
@@ -176,6 +199,8 @@ def add_commands(sub, verify_sub) -> None:
     p.add_argument("--store", help="a training store: score its split per glacier instead")
     p.add_argument("--reference-store", help="with --store: a second store on the same states "
                                              "(the cross-instructor row)")
+    p.add_argument("--dome", action="store_true", help="the symmetric-dome check of --model: "
+                                                         "asymmetry and share of outward flow")
     p.add_argument("--split", default="test", choices=("train", "val", "test"))
     add_parameter_overrides(p)
     p.add_argument("--json", action="store_true", help="print JSON (keys fidelity, rel_l2)")
