@@ -313,10 +313,19 @@ def build_domain(spec: dict, grid: dict) -> xr.Dataset:
     (the entry's own ``nx``, ``ny`` take precedence): ``{"topography": name or path, "x0": m,
     "y0": m}`` for a real DEM window (lower-left cell centre at x0, y0; with
     ``outline_elevation`` (m) the ice may grow only on the massif of ``summit_region``, its
-    ``icemask``), ``{"synthetic": name, "seed": s}`` for a synthetic bed of SYNTHETIC_BEDS
+    ``icemask``; with ``estimate`` as well, the window is read as a glacier's surface and the
+    domain starts with ice: ``outlined_glacier`` with those keywords of
+    ``estimated_thickness``, a mature glacier of estimated thickness on that massif),
+    ``{"synthetic": name, "seed": s}`` for a synthetic bed of SYNTHETIC_BEDS
     (valley, cirque, ice_cap, dome), or ``{"synthetic_seed": s}`` for a synthetic valley."""
     res = float(grid["resolution"])
     nx, ny = int(spec.get("nx", grid["nx"])), int(spec.get("ny", grid["ny"]))
+    if "topography" in spec and "estimate" in spec:
+        state = outlined_glacier(spec["topography"], spec.get("x0"), spec.get("y0"), nx, ny, res,
+                                 float(spec["outline_elevation"]), **spec["estimate"])
+        state["icemask"] = state.icemask.copy(data=summit_region(
+            state.usurf.values, float(spec["outline_elevation"])).astype(float))
+        return state
     if "topography" in spec:
         state = topography_window(spec["topography"], resolution=res, x0=spec.get("x0"),
                                   y0=spec.get("y0"), nx=nx, ny=ny)
