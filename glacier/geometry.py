@@ -253,7 +253,11 @@ def estimated_thickness(usurf: np.ndarray, outline: np.ndarray, dx: float,
 
 def summit_region(elevation: np.ndarray, above: float) -> np.ndarray:
     """The cells of the connected region higher than ``above`` (m) that holds the highest cell
-    of ``elevation`` (m; 4-connected), as a boolean array: one massif of a DEM window."""
+    of ``elevation`` (m; 4-connected), as a boolean array: one massif of a DEM window. An
+    InputError if no cell is higher than ``above``."""
+    if np.max(elevation) <= above:
+        raise InputError(f"no cell of the window is above the outline elevation {above:g} m "
+                         f"(its highest: {np.max(elevation):.0f} m)")
     regions, _ = label(np.asarray(elevation) > above)
     return regions == regions[np.unravel_index(np.argmax(elevation), np.shape(elevation))]
 

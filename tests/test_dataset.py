@@ -269,6 +269,26 @@ def test_a_dem_domain_of_its_own_size_grows_ice_on_one_massif():
     assert mask[np.unravel_index(np.argmax(massif.topg.values), mask.shape)]
 
 
+def test_a_dem_domain_can_start_as_a_mature_glacier():
+    """``estimate``: the window is read as a surface, the massif above outline_elevation holds
+    ice of estimated thickness (glacier/geometry.py outlined_glacier, capped by min_slope at
+    basal_stress / (0.8 rho g sin(atan 0.025)) = 840 m), bed = surface - thickness, and the
+    massif is the icemask."""
+    spec = {"topography": "ticino_200m", "x0": 465323.0, "y0": 5154000.0, "nx": 30, "ny": 24,
+            "outline_elevation": 2300.0,
+            "estimate": {"basal_stress": 0.15, "min_slope": 0.025, "slope_scale": 1000.0}}
+    grid = {"resolution": 200.0, "nx": 20, "ny": 16}
+    surface = build_domain({k: v for k, v in spec.items() if k != "estimate"}, grid).topg.values
+    state = build_domain(spec, grid)
+    ice = state.thk.values > 1.0
+    assert ice.any() and state.thk.values.max() <= 0.15 / (0.8 * 910 * 9.81e-6 * np.sin(np.arctan(0.025))) + 1e-6
+    np.testing.assert_allclose(state.usurf.values, surface, atol=1e-9)
+    assert np.all(state.icemask.values[ice] == 1.0)
+    assert np.all(surface[state.icemask.values > 0.5] > 2300.0)
+    with pytest.raises(InputError, match="above the outline elevation 3500 m"):
+        build_domain({**spec, "outline_elevation": 3500.0}, grid)
+
+
 def test_coverage_figure_counts_every_group(runs, tmp_path):
     """The coverage figure of a store: one group per split and per held-out glacier, with the
     samples and ice cells of each, and every ice cell in one bin of each histogram."""
