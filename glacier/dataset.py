@@ -50,6 +50,32 @@ def assign_splits(domains: list[str], test: list[str], val: list[str], real: lis
     return {d: "test" if d in test else "val" if d in val else "train" for d in domains}
 
 
+DATA_KEYS = ("seed", "grid", "domains", "splits", "climates", "parameters", "assembly",
+             "instructors", "driver", "simulation")
+"""The config keys that define the data: the stores record them (and only them) as provenance,
+so an edit of a training or evaluation key leaves the stores, and the runs, up to date."""
+
+
+def run_path(data_dir: str | Path, domain: str, climate: str, sample: int) -> Path:
+    """Where the workflow writes the run file of (domain, climate, parameter sample)."""
+    return Path(data_dir) / "runs" / domain / climate / f"p{sample}.nc"
+
+
+def assemble_config(config: dict, instructor: str, run_files: dict[tuple[str, str, int], Path]
+                    ) -> xr.Dataset:
+    """``assemble`` as the workflow does it for ``instructor``: splits, provenance (the
+    DATA_KEYS slice of the validated ``config``) and the border rule from the config."""
+    from glacier.provenance import provenance
+    data_config = {key: config[key] for key in DATA_KEYS}
+    domains = sorted(config["domains"])
+    real = [d for d in domains if "topography" in config["domains"][d]]
+    splits = assign_splits(domains, list(config["splits"]["test"]),
+                           list(config["splits"].get("val", [])), real)
+    meta = provenance(data_config)
+    meta["solver_settings"] = config["instructors"][instructor]
+    return assemble(run_files, instructor, splits, meta, config["assembly"]["keep_border_ice"])
+
+
 def touches_border(thk: np.ndarray, threshold: float = ICE_THRESHOLD) -> np.ndarray:
     """Per snapshot of ``thk`` (m; dims ..., y, x), whether ice thicker than ``threshold`` (m)
     lies in the outermost row or column: a glacier cut by its window, piled against the closed

@@ -111,6 +111,37 @@ def cmd_data_inspect(args) -> int:
     return 0
 
 
+def cmd_data_assemble(args) -> int:
+    import os
+
+    import yaml
+    from snakemake.utils import validate
+
+    from glacier.dataset import assemble_config, run_path, write_store
+    from glacier.errors import InputError
+    from glacier.schema import SCHEMA_PATH
+
+    config = yaml.safe_load(open(args.config))
+    validate(config, str(SCHEMA_PATH))          # fills in the schema's defaults
+    if args.instructor not in config["instructors"]:
+        raise InputError(f"instructor '{args.instructor}' is not in {args.config}: "
+                         f"{sorted(config['instructors'])}")
+    data_dir = os.path.expanduser(config["data_dir"] or config["results_dir"])
+    wanted = [(d, c, s) for d in sorted(config["domains"]) for c in sorted(config["climates"])
+              for s in range(config["parameters"]["samples"])]
+    runs = {key: run_path(data_dir, *key) for key in wanted if run_path(data_dir, *key).exists()}
+    if not runs:
+        raise InputError(f"no run file of {args.config} under {data_dir}/runs yet")
+    data = assemble_config(config, args.instructor, runs)
+    data.attrs["runs_assembled"] = f"{len(runs)} of {len(wanted)}"
+    out = args.out or f"{data_dir}/data/{args.instructor}_partial.zarr"
+    write_store(data, out)
+    print(f"{out}: {data.sizes['sample']} samples from {len(runs)} of {len(wanted)} runs "
+          f"({data.attrs['border_ice_total']} snapshots with ice on the border, "
+          f"{'kept' if data.attrs['keep_border_ice'] else 'left out'})")
+    return 0
+
+
 def cmd_data_verify(args) -> int:
     from glacier.dataset import verify_store
 
@@ -185,6 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--coverage", help="write a PNG of the histograms of thk, slope, speed, A, c "
                    "over the ice per split and held-out glacier here")
     p.set_defaults(func=cmd_data_inspect)
+    p = data_sub.add_parser("assemble", help="a store of the runs of a workflow config made so "
+                                             "far (train on a generation under way)")
+    p.add_argument("--config", required=True, help="the workflow config of the generation")
+    p.add_argument("--instructor", required=True, help="whose velocities (hybrid, stokes, ...)")
+    p.add_argument("--out", help="store path (default <data_dir>/data/<instructor>_partial.zarr)")
+    p.set_defaults(func=cmd_data_assemble)
     p = data_sub.add_parser("verify", help="recompute a store's content hash and compare")
     p.add_argument("store")
     p.set_defaults(func=cmd_data_verify)

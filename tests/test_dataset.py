@@ -311,3 +311,33 @@ def test_coverage_figure_counts_every_group(runs, tmp_path):
     for split, glacier in (("val", "val: v2"), ("test", "test: real")):  # one glacier each
         for q in QUANTITIES:
             np.testing.assert_array_equal(groups[split]["counts"][q], groups[glacier]["counts"][q])
+
+
+def test_a_generation_under_way_can_be_assembled(tmp_path, capsys):
+    """``icebench data assemble``: the run files made so far of a workflow config, under its
+    data_dir, in one store (here 1 of the 2 runs), split and recorded as the workflow does."""
+    import yaml
+    from glacier.dataset import run_path
+    from icebench.cli import main
+
+    config = {"results_dir": str(tmp_path / "results"), "data_dir": str(tmp_path / "data"),
+              "seed": 1, "grid": {"resolution": 100, "nx": 8, "ny": 8},
+              "domains": {"d": {"synthetic_seed": 1},
+                          "real": {"topography": "aletsch_100m", "x0": 420500, "y0": 5146500}},
+              "splits": {"test": ["real"]}, "climates": {"growth": {"ela": 2900}},
+              "parameters": {"samples": 1, "arrhenius": [60, 90], "slidingco": [0.04, 0.1]},
+              "instructors": {"sia": {"model": "sia"}}, "driver": "sia",
+              "simulation": {"years": 20, "output_interval": 10}}
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    thk = np.zeros((2, 8, 8))
+    thk[1, 2:6, 2:6] = 50.0
+    run = run_path(tmp_path / "data", "d", "growth", 0)
+    run.parent.mkdir(parents=True)
+    _tiny_run(thk).to_netcdf(run)
+    assert main(["data", "assemble", "--config", str(path), "--instructor", "sia"]) == 0
+    assert "1 samples from 1 of 2 runs" in capsys.readouterr().out
+    data = open_store(tmp_path / "data" / "data" / "sia_partial.zarr")
+    assert list(data.split.values) == ["train"] and data.attrs["runs_assembled"] == "1 of 2"
+    assert main(["data", "assemble", "--config", str(path), "--instructor", "stokes"]) == 2
+    assert "instructor 'stokes' is not in" in capsys.readouterr().err

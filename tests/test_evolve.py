@@ -70,7 +70,32 @@ def test_velocity_interval_reuses_velocities(small_state):
     assert calls[1:] == [True, True]
 
 
+def test_fast_ice_renews_the_velocity_before_the_interval(small_state):
+    """With ``velocity_displacement`` 1 cell, a flow of uniform 10 cells a-1 (under the ice) is
+    renewed at the first step after it has moved a cell, not once in the 10 a interval: CFL
+    steps of 0.3 / 10 = 0.03 a, so a renewal every 4 steps (0.12 a), at t = 0, 0.12, ...,
+    0.96, and the snapshot at t = 1 a: 10 solves."""
+    from glacier.fields import grid_spacing
+    dx = grid_spacing(small_state)
+    calls = []
+
+    class Uniform:
+        name = "uniform"
+
+        def velocity(self, state, guess=None):
+            calls.append(1)
+            vel = get_flow_model("sia").velocity(state)
+            ice = state.thk > 1.0
+            return vel.assign(ubar=10.0 * dx * ice, vbar=0.0 * ice)
+
+    evolve(small_state, Uniform(), ZeroSmb(),
+           EvolveSettings(years=1.0, output_interval=1.0, velocity_interval=10.0,
+                          velocity_displacement=1.0, diffusive_limit=False), show_progress=False)
+    assert len(calls) == 10
+
+
 @pytest.mark.parametrize("kwargs, message", [
+    ({"years": 10.0, "velocity_displacement": 0.0}, "velocity_displacement must be > 0"),
     ({"years": -1.0}, "years must be > 0"),
     ({"years": 10.0, "cfl": 1.5}, "cfl must be in"),
     ({"years": 10.0, "output_interval": 0.0}, "output_interval must be > 0"),

@@ -1,7 +1,5 @@
-DATA_KEYS = ("seed", "grid", "domains", "splits", "climates", "parameters", "assembly",
-             "instructors", "driver", "simulation")
-"""The config keys that define the data: the stores record them (and only them) as provenance,
-so an edit of a training or evaluation key leaves the stores, and the runs, up to date."""
+from glacier.dataset import DATA_KEYS
+
 DATA_CONFIG = {key: config[key] for key in DATA_KEYS}
 
 RUNS = expand(

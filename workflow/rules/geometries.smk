@@ -5,7 +5,9 @@ rule geometry:
         f"{DATA}/geometries/{{domain}}.nc",
     params:
         spec=lambda wc: {
-            k: v for k, v in config["domains"][wc.domain].items() if k != "ela_offset"
+            k: v
+            for k, v in config["domains"][wc.domain].items()
+            if k not in ("ela_offset", "years")  # simulate's
         },
         grid=config["grid"],
     log:

@@ -20,7 +20,10 @@ rule simulate:
             if name == config["driver"] or wc.domain in spec.get("domains", DOMAINS)
         },
         driver=config["driver"],
-        simulation=config["simulation"],
+        simulation=lambda wc: {
+            **config["simulation"],
+            "years": config["domains"][wc.domain].get("years", config["simulation"]["years"]),
+        },
         seed=config["seed"],
     log:
         f"{RESULTS}/logs/simulate/{{domain}}_{{climate}}_p{{sample}}.log",
