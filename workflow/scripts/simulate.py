@@ -17,7 +17,7 @@ run.attrs.update(domain=sm.wildcards.domain, climate_name=sm.wildcards.climate,
                  param_sample=sample, seed=sm.params.seed)
 write_dataset(run, sm.output[0])
 for name in sm.params.instructors:
-    ok = run[f"{name}_converged"].values
-    log.info("%s: %d of %d snapshots converged", name, int(ok.sum()), ok.size)
+    ok, solved = run[f"{name}_converged"].values, run[f"{name}_solved"].values
+    log.info("%s: %d of %d snapshots solved converged", name, int(ok.sum()), int(solved.sum()))
 log.info("%d of %d snapshots with ice on the domain border", int(run.touches_border.sum()),
          run.sizes["time"])
