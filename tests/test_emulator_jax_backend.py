@@ -90,6 +90,15 @@ def compiled_tiny():
     return model
 
 
+def slab_minimiser() -> np.ndarray:
+    """The first-order energy minimised on a 4 x 4 periodic slab at 5 levels (m a-1)."""
+    from emulator.energy import minimise_energy
+    shape = (4, 4)
+    return minimise_energy(np.full(shape, 500.0), np.full(shape, 0.05), np.zeros(shape),
+                           np.full(shape, 78.0), np.full(shape, 0.05), 100.0, levels=5,
+                           periodic=True)["u"]
+
+
 def losses(model, x, y, steps: int) -> list[float]:
     """The masked loss of each of ``steps`` full-batch training steps (before its update)."""
     return [float(model.train_on_batch(x, y, return_dict=True)["loss"]) for _ in range(steps)]
@@ -111,6 +120,7 @@ def other_side(directory: Path) -> None:
         results[f"{arch}_layers"] = np.array([type(l).__name__ for l in loaded.layers])
     levers = load_model(directory / "levers.keras", compile=False)
     results["levers_keras"] = np.asarray(levers.predict_on_batch(np.load(directory / "cnn_x.npy")))
+    results["slab_u"] = slab_minimiser()
     tiny = load_model(directory / "tiny.keras")        # compile=True: loss, metrics, optimizer
     results["tiny_iterations"] = np.asarray(keras.ops.convert_to_numpy(tiny.optimizer.iterations))
     results["tiny_losses"] = np.array(losses(tiny, *tiny_data(), TINY_STEPS))
@@ -197,6 +207,11 @@ def test_models_agree_across_backends(tmp_path):
     flow_diff = float(np.max(np.abs(got["flow_ubar"] - reference["flow_ubar"])))
     report["flow_ubar"] = (flow_diff, flow_diff / flow_scale)
     assert flow_scale > 1.0 and flow_diff <= RTOL * flow_scale
+
+    # the energy minimiser (float64, autodiff of each backend) finds the same velocities
+    slab = slab_minimiser()
+    report["slab_u"] = (float(np.abs(got["slab_u"] - slab).max()), 0.0)
+    np.testing.assert_allclose(got["slab_u"], slab, rtol=1e-6)
 
     # training goes on from the checkpoint on the other backend: optimizer state restored, the
     # loss falls at every step and follows the reference backend's. The first loss is of the

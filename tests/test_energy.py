@@ -1,0 +1,73 @@
+"""The first-order energy of emulator/energy.py, verified before any network touches it: its
+minimiser on an inclined slab converges to the exact first-order solution at second order in
+the level spacing, and its autodiff gradient matches finite differences."""
+
+import numpy as np
+import pytest
+
+from emulator.energy import energy, level_heights, minimise_energy
+from glacier.constants import RHO_G
+
+H, S, A, C = 500.0, 0.05, 78.0, 0.05
+
+
+def slab_velocity(zeta, sliding: bool) -> np.ndarray:
+    """The exact first-order velocity (m a-1, along x) of a uniform slab of thickness H on a
+    surface slope S in the unrotated frame: u = f(s - z) solves the first-order balance with
+    (1 + 4 S^2) (eta f') = rho g S (s - z), so
+    u = u_b + 2 A (rho g S)^3 H^4 (1 - (1 - zeta)^4) / (4 (1 + 4 S^2)^2), and the friction
+    carries the whole driving stress, c u_b^(1/3) = rho g H S. The flow runs down the slope."""
+    base = (RHO_G * H * S / C) ** 3 if sliding else 0.0
+    return -(base + 2 * A / 4 * (RHO_G * S) ** 3 * H**4 * (1 - (1 - zeta) ** 4) / (1 + 4 * S**2) ** 2)
+
+
+@pytest.mark.parametrize("sliding", [False, True])
+def test_slab_minimiser_converges_at_second_order(sliding):
+    """Layers of linear velocity with exact layer integrals: a Galerkin method of order 2
+    in the level spacing, so halving it divides the error by 4 (measured 4.000-4.003) and
+    the velocity is within 0.2 % at 17 levels; the cross-slope velocity stays 0."""
+    shape = (4, 4)
+    fields = [np.full(shape, H), np.full(shape, S), np.zeros(shape), np.full(shape, A),
+              np.full(shape, C)]
+    errors = []
+    for levels in (5, 9, 17):
+        result = minimise_energy(*fields, 100.0, levels=levels, periodic=True, sliding=sliding)
+        exact = slab_velocity(result["zeta"], sliding)
+        errors.append(np.abs(result["u"] - exact).max())
+        assert np.abs(result["v"]).max() < 1e-6 * np.abs(exact).max()
+    ratios = np.array(errors[:-1]) / np.array(errors[1:])
+    assert np.all((ratios > 3.9) & (ratios < 4.1)), ratios
+    assert errors[-1] < 2e-3 * np.abs(slab_velocity(np.ones(1), sliding)).max()
+
+
+def test_gradient_matches_finite_differences():
+    """A rough, non-periodic glacier with ice-free cells, varying A and c: the autodiff
+    gradient of the energy against central differences (step 1e-3 m a-1, float64) at 30
+    velocity components, relative error below 1e-6 (the differences' truncation error is
+    ~1e-7 of the gradient here)."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    ny, nx, levels = 6, 5, 4
+    zeta = level_heights(levels, refine=2.0)
+    thk = np.clip(rng.uniform(-100, 400, (ny, nx)), 0, None)
+    fields = [tf.constant(a[None]) for a in (
+        thk, rng.uniform(-0.3, 0.3, (ny, nx)), rng.uniform(-0.3, 0.3, (ny, nx)),
+        rng.uniform(20, 150, (ny, nx)), rng.uniform(0.02, 1.0, (ny, nx)))]
+    x = tf.Variable(rng.normal(0.0, 30.0, (2, 1, ny, nx, levels)))
+
+    def total(x):
+        return tf.reduce_sum(energy(x[0], x[1], *fields, 100.0, zeta))
+
+    with tf.GradientTape() as tape:
+        value = total(x)
+    grad = tape.gradient(value, x).numpy().ravel()
+    flat = x.numpy().ravel()
+    step = 1e-3
+    for i in rng.choice(flat.size, 30, replace=False):
+        up, down = flat.copy(), flat.copy()
+        up[i] += step
+        down[i] -= step
+        fd = (float(total(tf.constant(up.reshape(x.shape)))) -
+              float(total(tf.constant(down.reshape(x.shape))))) / (2 * step)
+        assert fd == pytest.approx(grad[i], rel=1e-6, abs=1e-9 * np.abs(grad).max()), i
