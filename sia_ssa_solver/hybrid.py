@@ -50,7 +50,7 @@ from ufl.domain import extract_unique_domain
 
 from glacier.constants import GLEN_N, RHO_G, WEERTMAN_M
 from sia_ssa_solver.sia import deformation_velocities
-from sia_ssa_solver.ssa import (RHO_W_G, GridMesh, SSAOptions, centred_slopes, local_balance,
+from sia_ssa_solver.ssa import (RHO_W_G, GridMesh, NewtonCache, SSAOptions, centred_slopes, local_balance,
                                 minimise)
 
 SIA_STRESS_MISMATCH = 0.5
@@ -141,11 +141,12 @@ def solve_hybrid(thk, usurf, arrhenius, slidingco, dx: float, *, m: float = WEER
                  sliding: bool = True, periodic: bool = False, background_slope=(0.0, 0.0),
                  guess=None, guess_at_corners: bool = False,
                  options: HybridOptions = HybridOptions(), n: float = GLEN_N,
-                 kept: dict | None = None):
+                 kept: "HybridCache | None" = None):
     """Minimise J on a cell-centred grid of spacing ``dx`` (m); arguments as in
     ``sia_ssa_solver.ssa.solve_ssa``, ``guess`` a pair ((u_b, v_b), (u_d, v_d)) in m a-1.
-    ``kept``: a dict in which a solve leaves its mesh, fields, forms and nonlinear solver; the
-    next solve with the same grid, ice mask and settings only writes its fields into them
+    ``kept``: a HybridCache in which a solve leaves its mesh, fields, forms and nonlinear
+    solver; the next solve with the same grid, ice mask and settings only writes its fields
+    into them
     (``report["setup"]`` says ``kept`` or ``new``), which spares the mesh and form building of
     every snapshot of a run.
 
@@ -166,22 +167,21 @@ def solve_hybrid(thk, usurf, arrhenius, slidingco, dx: float, *, m: float = WEER
                         **validity(thk, usurf, arrhenius, zero, zero, dx, ice, n,
                                    periodic, background_slope)}
     key = (nx, ny, dx, periodic, sliding, m, n, options, tuple(background_slope), ice.tobytes())
-    setup = {} if kept is None else kept
-    reuse = setup.get("key") == key
+    kept = HybridCache() if kept is None else kept
+    reuse = kept.setup is not None and kept.setup.key == key
     if not reuse:
-        setup.clear()
-        setup.update(_setup(key, ice))
-    grid, w = setup["grid"], setup["w"]
+        kept.setup = _setup(key, ice)
+    setup = kept.setup
+    grid, w = setup.grid, setup.w
     parts = w.subfunctions if sliding else (None, w)
-    grid.cell_function(thk, "thk", out=setup["thk"])
+    grid.cell_function(thk, "thk", out=setup.thk)
     # corner surface and thickness from the ice cells alone: a margin cell keeps its own surface
     # up to its edge, and the front term carries its cliff (averaging in the ice-free
     # neighbours' surface would add the cliff's push a second time, as a driving stress)
-    grid.corner_function(np.asarray(usurf, dtype=float), "usurf", weights=ice,
-                         out=setup["usurf"])
-    grid.corner_function(thk, "thk_corners", weights=ice, out=setup["thk_corners"])
-    grid.cell_function(arrhenius, "arrhenius", out=setup["arrhenius"])
-    grid.cell_function(slidingco, "slidingco", out=setup["slidingco"])
+    grid.corner_function(np.asarray(usurf, dtype=float), "usurf", weights=ice, out=setup.usurf)
+    grid.corner_function(thk, "thk_corners", weights=ice, out=setup.thk_corners)
+    grid.cell_function(arrhenius, "arrhenius", out=setup.arrhenius)
+    grid.cell_function(slidingco, "slidingco", out=setup.slidingco)
     if guess is None:
         cap = START_SPEED_CAP
         guess_d = _sia_guess(thk, usurf, arrhenius, dx, periodic, background_slope, n, cap)
@@ -191,8 +191,8 @@ def solve_hybrid(thk, usurf, arrhenius, slidingco, dx: float, *, m: float = WEER
     for target, values in zip(parts, guess):
         if target is not None:
             target.assign(grid.velocity_function(*values, at_corners=guess_at_corners))
-    report = minimise(setup["residual"], w, setup["load"], options, start, int(ice.sum()),
-                      "hybrid", kept=setup)
+    report = minimise(setup.residual, w, setup.load, options, start, int(ice.sum()),
+                      "hybrid", kept=setup.newton)
     report["setup"] = "kept" if reuse else "new"
     ud_g, vd_g = grid.to_grid(parts[1])
     corner_d = grid.corner_values(parts[1])
@@ -208,26 +208,49 @@ def solve_hybrid(thk, usurf, arrhenius, slidingco, dx: float, *, m: float = WEER
     return dict(ub=ub_g, vb=vb_g, ud=ud_g, vd=vd_g), report
 
 
-def _setup(key: tuple, ice) -> dict:
-    """For the grid and settings of ``key`` (see ``solve_hybrid``) and the ice mask ``ice``: the
-    mesh of the ice cells, the Functions of the grid fields (values written by the caller), the
-    unknown ``w`` (u_b and u_d, or u_d alone on a frozen bed) and the residual and load forms of
-    the action."""
+@dataclass
+class HybridSetup:
+    """The mesh of one ice mask with its Functions of the grid fields (values written by each
+    solve), the unknown ``w`` (u_b and u_d, or u_d alone on a frozen bed), the residual and
+    load forms of the action, and the Newton solver they keep; ``key``: the grid, mask and
+    settings it was made for (see ``solve_hybrid``)."""
+
+    key: tuple
+    grid: GridMesh
+    thk: Function
+    usurf: Function
+    thk_corners: Function
+    arrhenius: Function
+    slidingco: Function
+    w: Function
+    load: object
+    residual: object
+    newton: NewtonCache
+
+
+@dataclass
+class HybridCache:
+    """Holds the HybridSetup of the last solve (None before the first) for the next one."""
+
+    setup: HybridSetup | None = None
+
+
+def _setup(key: tuple, ice) -> HybridSetup:
+    """The HybridSetup for the grid and settings of ``key`` and the ice mask ``ice``."""
     nx, ny, dx, periodic, sliding, m, n, options, background_slope, _ = key
     grid = GridMesh(nx, ny, dx, mask=ice, periodic=periodic)
-    setup = {"grid": grid, "thk": Function(grid.Q0, name="thk"),
-             "usurf": Function(grid.Q1, name="usurf"),
-             "thk_corners": Function(grid.Q1, name="thk_corners"),
-             "arrhenius": Function(grid.Q0, name="arrhenius"),
-             "slidingco": Function(grid.Q0, name="slidingco")}
+    fields = {"thk": Function(grid.Q0, name="thk"), "usurf": Function(grid.Q1, name="usurf"),
+              "thk_corners": Function(grid.Q1, name="thk_corners"),
+              "arrhenius": Function(grid.Q0, name="arrhenius"),
+              "slidingco": Function(grid.Q0, name="slidingco")}
     space = MixedFunctionSpace([grid.V, grid.V]) if sliding else grid.V
     w = Function(space, name="velocity")
     ub, ud = split(w) if sliding else (None, w)
-    J, load = action(ub, ud, setup["thk"], setup["usurf"], setup["arrhenius"],
-                     setup["slidingco"], m, options, background_slope, n,
-                     thk_corners=setup["thk_corners"])
-    setup.update(key=key, w=w, load=load, residual=derivative(J, w, TestFunction(space)))
-    return setup
+    J, load = action(ub, ud, fields["thk"], fields["usurf"], fields["arrhenius"],
+                     fields["slidingco"], m, options, background_slope, n,
+                     thk_corners=fields["thk_corners"])
+    return HybridSetup(key=key, grid=grid, **fields, w=w, load=load,
+                       residual=derivative(J, w, TestFunction(space)), newton=NewtonCache())
 
 
 def _capped(uv, cap):

@@ -100,15 +100,18 @@ class HybridModel:
     sliding: bool = True
     options: object = None
     _last: tuple | None = field(default=None, init=False, repr=False)
-    _kept: dict = field(default_factory=dict, init=False, repr=False)
-    """The mesh, forms and Newton solver of the last solve, reused while the grid, the ice mask
-    and the settings stay the same (``solve_hybrid``'s ``kept``)."""
+    _kept: object = field(default=None, init=False, repr=False)
+    """A ``sia_ssa_solver.hybrid.HybridCache`` (made at the first solve, as Firedrake loads
+    only then): the mesh, forms and Newton solver of the last solve, reused while the grid,
+    the ice mask and the settings stay the same (``solve_hybrid``'s ``kept``)."""
 
     def velocity(self, state: xr.Dataset, guess: xr.Dataset | None = None) -> xr.Dataset:
-        from sia_ssa_solver.hybrid import HybridOptions, solve_hybrid
+        from sia_ssa_solver.hybrid import HybridCache, HybridOptions, solve_hybrid
 
         state = validate_state(state)
         options = self.options or HybridOptions()
+        if self._kept is None:
+            self._kept = HybridCache()
         if self.sliding:
             _check_friction(state, options.thk_min)
         start, at_corners = _warm_start(self._last, guess, ("uvelbase", "vvelbase", "ubar",

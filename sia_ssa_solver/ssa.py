@@ -288,26 +288,34 @@ def solve_ssa(thk, usurf, arrhenius, slidingco, dx: float, *, m: float = WEERTMA
     return ug, vg, report
 
 
+@dataclass
+class NewtonCache:
+    """What ``minimise`` keeps for the next call with the same forms: the load's residual form
+    and the nonlinear solver (with its Jacobian's sparsity)."""
+
+    load_residual: object = None
+    solver: object = None
+
+
 def minimise(F, w, load, options: SSAOptions, start: float, ice_cells: int, what: str,
-             bcs=(), kept: dict | None = None) -> dict:
+             bcs=(), kept: NewtonCache | None = None) -> dict:
     """Newton on the residual ``F`` of an action in ``w`` (updated in place) until the residual
     falls below ``options.rtol`` times the norm of the ``load`` form's derivative; the report
     (converged, snes_reason, iterations, residual norms, tolerance, wall time since the
-    ``perf_counter`` value ``start``, DOFs, ``ice_cells``, solver). ``kept``: a dict that holds
-    the nonlinear solver (and the load's residual form) for the next call with the same forms,
-    whose coefficients the caller has updated in place. Raises SolverError naming ``what`` with
-    the report if Newton fails."""
-    kept = {} if kept is None else kept
+    ``perf_counter`` value ``start``, DOFs, ``ice_cells``, solver). ``kept``: a NewtonCache
+    filled for the next call with the same forms, whose coefficients the caller has updated in
+    place. Raises SolverError naming ``what`` with the report if Newton fails."""
+    kept = NewtonCache() if kept is None else kept
     space = w.function_space()
-    if "load_residual" not in kept:
-        kept["load_residual"] = derivative(load, w, TestFunction(space))
-    load_norm = assemble(kept["load_residual"]).dat.norm
+    if kept.load_residual is None:
+        kept.load_residual = derivative(load, w, TestFunction(space))
+    load_norm = assemble(kept.load_residual).dat.norm
     dofs = space.dim()
     params, solver_name = snes_parameters(options, dofs, options.rtol * load_norm)
-    if "solver" not in kept:
+    if kept.solver is None:
         problem = NonlinearVariationalProblem(F, w, bcs=list(bcs), J=derivative(F, w))
-        kept["solver"] = NonlinearVariationalSolver(problem, solver_parameters=params)
-    solver = kept["solver"]
+        kept.solver = NonlinearVariationalSolver(problem, solver_parameters=params)
+    solver = kept.solver
     snes = solver.snes
     snes.setTolerances(atol=options.rtol * load_norm)
     snes.setConvergenceHistory()
