@@ -31,6 +31,7 @@ import numpy as np
 from keras import ops
 
 from glacier.constants import GLEN_N, RHO_G, WEERTMAN_M
+from glacier.errors import InputError
 
 STRAIN_FLOOR = 1e-5
 """Regularisation e0 (a-1) of the effective strain rate, as the Stokes solver's floor."""
@@ -67,14 +68,15 @@ def _corner_dx(a, dx: float, periodic: bool):
 
 
 def energy(u, v, thk, slopsurfx, slopsurfy, arrhenius, slidingco, dx: float,
-           zeta: np.ndarray, periodic: bool = False, sliding: bool = True):
+           zeta: np.ndarray, periodic: bool = False, sliding: bool = True,
+           m: float = WEERTMAN_M):
     """The mean first-order energy per cell (MPa m a-1; see the module) of the velocities
     ``u``, ``v`` (batch, y, x, levels; m a-1) on the states given by the fields (batch, y, x):
     ``thk`` (m), the surface slopes (1), ``arrhenius`` (MPa-3 a-1), ``slidingco``
     (MPa a1/3 m-1/3); ``dx`` (m), ``zeta`` the levels' relative heights. ``sliding=False``
-    drops the friction term: give basal velocities of zero for a frozen bed. One value per
-    batch entry."""
-    n, m = GLEN_N, WEERTMAN_M
+    drops the friction term: give basal velocities of zero for a frozen bed; ``m`` the
+    friction exponent (3: Weertman, 1: linear, tau_b = c u_b). One value per batch entry."""
+    n = GLEN_N
     dzeta = ops.convert_to_tensor(np.diff(zeta), dtype=u.dtype)
     mid = ops.convert_to_tensor(0.5 * (zeta[1:] + zeta[:-1]), dtype=u.dtype)
     h = _corners(thk, periodic)[..., None]
@@ -132,7 +134,8 @@ def _cell_share(thk, periodic: bool) -> float:
 
 def minimise_energy(thk, slopsurfx, slopsurfy, arrhenius, slidingco, dx: float, levels: int = 10,
                     refine: float = 1.0, periodic: bool = False, sliding: bool = True,
-                    tol: float = 1e-12, max_iterations: int = 20000) -> dict:
+                    m: float = WEERTMAN_M, tol: float = 1e-12, max_iterations: int = 20000
+                    ) -> dict:
     """The first-order velocity of one state (fields (y, x) as numpy arrays, units of
     ``energy``) found by minimising the energy directly, with no network: L-BFGS (scipy) on
     the level velocities, gradients by automatic differentiation (TensorFlow or JAX, the Keras
@@ -142,13 +145,17 @@ def minimise_energy(thk, slopsurfx, slopsurfy, arrhenius, slidingco, dx: float, 
     import keras
     from scipy.optimize import minimize
 
+    names = ("thk", "slopsurfx", "slopsurfy", "arrhenius", "slidingco")
+    arrays = (thk, slopsurfx, slopsurfy, arrhenius, slidingco)
+    shapes = {name: np.shape(a) for name, a in zip(names, arrays)}
+    if len(set(shapes.values())) != 1 or len(np.shape(thk)) != 2:
+        raise InputError(f"the fields must be 2-D arrays of one shape, got {shapes}")
     backend = keras.backend.backend()
     if backend == "jax":
         import jax
         jax.config.update("jax_enable_x64", True)   # before any array of this solve exists
     zeta = level_heights(levels, refine)
-    fields = [ops.convert_to_tensor(np.asarray(f, dtype="float64")[None])
-              for f in (thk, slopsurfx, slopsurfy, arrhenius, slidingco)]
+    fields = [ops.convert_to_tensor(np.asarray(f, dtype="float64")[None]) for f in arrays]
     shape = (1, *np.shape(thk), levels)
     free = np.ones(levels)
     if not sliding:
@@ -157,7 +164,7 @@ def minimise_energy(thk, slopsurfx, slopsurfy, arrhenius, slidingco, dx: float, 
 
     def total(x):
         x = ops.reshape(x, (2, *shape))
-        return ops.sum(energy(x[0] * free, x[1] * free, *fields, dx, zeta, periodic, sliding))
+        return ops.sum(energy(x[0] * free, x[1] * free, *fields, dx, zeta, periodic, sliding, m))
 
     value_and_grad = _value_and_grad(total, backend)
 
