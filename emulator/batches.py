@@ -55,13 +55,15 @@ class GlacierBatches(keras.utils.PyDataset):
     within each), which reads each chunk once per epoch but puts consecutive snapshots of one
     run in the same batch: fine for stores of many runs, harmful for small ones (the paper CNN
     did not learn at all from 8-sample batches of single runs on the 32 x 32 library store).
-    With ``augment``, each sample gets one of the 8 grid symmetries (4 reflections on
+    ``targets="inputs"`` makes the inputs the targets too (for the energy loss, which needs
+    the state and no velocity). With ``augment``, each sample gets one of the 8 grid symmetries (4 reflections on
     non-square grids). Batch ``i`` of epoch ``e`` depends only on (seed, e, i), so a training
     resumed at epoch ``e`` (set ``epoch``) sees the same batches as an uninterrupted one.
     """
 
     def __init__(self, data, indices, inputs, outputs, batch_size, patch_size=None,
-                 augment=False, shuffle=False, seed=0, ice_threshold=1.0, **kwargs):
+                 augment=False, shuffle=False, seed=0, ice_threshold=1.0, targets="velocities",
+                 **kwargs):
         super().__init__(**kwargs)
         self.data = data
         self.indices = np.asarray(indices)
@@ -70,6 +72,9 @@ class GlacierBatches(keras.utils.PyDataset):
         self.patch_size = patch_size
         self.augment, self.shuffle = augment, shuffle
         self.seed, self.ice_threshold = int(seed), float(ice_threshold)
+        if targets not in ("velocities", "inputs"):
+            raise ValueError(f"targets must be 'velocities' or 'inputs', got {targets!r}")
+        self.targets = targets
         self.epoch = 0
         channels = len(self.inputs) + len(self.outputs) + 1
         size_mb = len(self.indices) * data.sizes["y"] * data.sizes["x"] * channels * 4 / 2**20
@@ -107,12 +112,13 @@ class GlacierBatches(keras.utils.PyDataset):
             ks = rng.choice(choices, size=len(x))
             x = np.stack([transform(s, self.inputs, k) for s, k in zip(x, ks)])
             y = np.stack([transform(s, [*self.outputs, "icemask"], k) for s, k in zip(y, ks)])
-        return x, y
+        return (x, x) if self.targets == "inputs" else (x, y)
 
 
 def make_batches(store, split: str, inputs: list[str], outputs: list[str], batch_size: int,
                  patch_size: int | None = None, augment: bool = False, shuffle: bool = False,
-                 seed: int = 0, ice_threshold: float = 1.0, **kwargs):
+                 seed: int = 0, ice_threshold: float = 1.0, targets: str = "velocities",
+                 **kwargs):
     """A ``GlacierBatches`` PyDataset (see there) over one split of ``store`` (a path or
     an opened store). ``kwargs`` go to PyDataset (workers, use_multiprocessing)."""
     data = store if isinstance(store, xr.Dataset) else open_store(store)
@@ -120,4 +126,4 @@ def make_batches(store, split: str, inputs: list[str], outputs: list[str], batch
     if len(idx) == 0:
         raise InputError(f"the {split} split of the store is empty")
     return GlacierBatches(data, idx, inputs, outputs, batch_size, patch_size, augment,
-                          shuffle, seed, ice_threshold, **kwargs)
+                          shuffle, seed, ice_threshold, targets, **kwargs)

@@ -36,7 +36,9 @@ class TrainConfig:
     ``init``: start from the weights of a trained emulator (bundle, training folder or .keras
     file; its architecture and scales are kept): fine-tuning, e.g. Stokes after hybrid.
     loss: ``mse`` or ``mae`` over ice cells (thk > ice_threshold, m), in m a-1, or
-    ``relative_l1`` (1 - fidelity per sample), weighted per output by ``field_weights``. patch_size: square patches (cells) or None for whole glaciers.
+    ``relative_l1`` (1 - fidelity per sample), weighted per output by ``field_weights``; or
+    ``energy``: the first-order energy of emulator/energy.py of velocities the network predicts
+    on ``levels`` levels, with no velocity data (the saved model gives the six fields). patch_size: square patches (cells) or None for whole glaciers.
     learning rate: Adam with a cosine decay from ``learning_rate`` to
     ``learning_rate * min_lr_fraction`` over all epochs (``lr_schedule: constant`` to keep it).
     Early stopping on the validation loss after ``patience`` epochs without improvement.
@@ -52,6 +54,7 @@ class TrainConfig:
     sia_input: bool = _default("sia_input")
     symmetrize: bool = _default("symmetrize")
     init: str | None = _default("init")
+    levels: int = _default("levels")
     loss: str = _default("loss")
     field_weights: dict = _default("field_weights")
     ice_threshold: float = _default("ice_threshold")
@@ -74,8 +77,18 @@ class TrainConfig:
         from emulator.zoo import ARCHITECTURES
         if self.architecture not in ARCHITECTURES:
             raise InputError(f"architecture '{self.architecture}' unknown; choose from {ARCHITECTURES}")
-        if self.loss not in ("mse", "mae", "relative_l1"):
-            raise InputError(f"loss must be 'mse', 'mae' or 'relative_l1', got '{self.loss}'")
+        if self.loss not in ("mse", "mae", "relative_l1", "energy"):
+            raise InputError(f"loss must be 'mse', 'mae', 'relative_l1' or 'energy', got "
+                             f"'{self.loss}'")
+        if self.loss == "energy":
+            from glacier.fields import VELOCITY_FIELDS
+            needed = {"thk", "slopsurfx", "slopsurfy", "arrhenius", "slidingco"} - set(self.inputs)
+            if needed or list(self.outputs) != list(VELOCITY_FIELDS) or self.init:
+                raise InputError(f"loss 'energy' needs the inputs thk, slopsurfx, slopsurfy, "
+                                 f"arrhenius, slidingco (missing {sorted(needed)}), the six "
+                                 f"velocity outputs {list(VELOCITY_FIELDS)} and no init")
+            if int(self.levels) < 2:
+                raise InputError(f"levels must be >= 2, got {self.levels}")
         if self.scaling not in ("data", "physical"):
             raise InputError(f"scaling must be 'data' or 'physical', got '{self.scaling}'")
         needed = {"thk", "slopsurfx", "slopsurfy", "arrhenius"} - set(self.inputs)

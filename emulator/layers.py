@@ -164,3 +164,31 @@ class GridSymmetry(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "k": self.k, "fields": self.fields,
                 "inverse": self.inverse}
+
+
+@keras.saving.register_keras_serializable(package="icebench")
+class LevelVelocities(keras.layers.Layer):
+    """The six velocity fields (m a-1; ubar, vbar, uvelsurf, vvelsurf, uvelbase, vvelbase)
+    from velocities on terrain-following levels (batch, y, x, 2 L): u at the L levels, then v,
+    bed first; ``zeta`` the levels' relative heights (emulator/energy.py ``level_heights``). The
+    depth average is the trapezoid rule over the levels, as the energy's."""
+
+    def __init__(self, zeta, **kwargs):
+        super().__init__(**kwargs)
+        self.zeta = [float(z) for z in zeta]
+
+    def call(self, x):
+        n = len(self.zeta)
+        u, v = x[..., :n], x[..., n:]
+        dz = [self.zeta[k + 1] - self.zeta[k] for k in range(n - 1)]
+
+        def mean(w):
+            return sum(0.5 * d * (w[..., k] + w[..., k + 1]) for k, d in enumerate(dz))
+
+        return ops.stack([mean(u), mean(v), u[..., -1], v[..., -1], u[..., 0], v[..., 0]], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:3], 6)
+
+    def get_config(self):
+        return {**super().get_config(), "zeta": self.zeta}

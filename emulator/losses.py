@@ -9,6 +9,7 @@ RELATIVE_FLOOR = 1.0
 nearly stagnant young glacier does not outweigh the rest of its batch."""
 
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -104,3 +105,31 @@ class MaskedRMSE(keras.metrics.Metric):
 
     def get_config(self):
         return {**super().get_config(), "channel": self.channel}
+
+
+@keras.saving.register_keras_serializable(package="icebench")
+class EnergyLoss(keras.losses.Loss):
+    """The first-order energy (emulator/energy.py, MPa m a-1 per cell) of the predicted level
+    velocities (batch, y, x, 2 L: u then v) on the states whose input fields come as
+    ``y_true`` (batch, y, x, channels named ``inputs``, physical units: thk, slopsurfx,
+    slopsurfy, arrhenius, slidingco among them), on a grid of spacing ``dx`` (m) with levels at
+    ``zeta``. No velocity data: the network learns the velocity that minimises the energy."""
+
+    def __init__(self, inputs, dx, zeta, name="energy_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        missing = {"thk", "slopsurfx", "slopsurfy", "arrhenius", "slidingco"} - set(inputs)
+        if missing:
+            raise ValueError(f"the energy loss needs the input field(s) {sorted(missing)}")
+        self.inputs, self.dx, self.zeta = list(inputs), float(dx), [float(z) for z in zeta]
+
+    def call(self, y_true, y_pred):
+        from emulator.energy import energy
+        field = {name: y_true[..., i] for i, name in enumerate(self.inputs)}
+        n = len(self.zeta)
+        per_sample = energy(y_pred[..., :n], y_pred[..., n:], field["thk"], field["slopsurfx"],
+                            field["slopsurfy"], field["arrhenius"], field["slidingco"],
+                            self.dx, np.asarray(self.zeta))
+        return ops.mean(per_sample)
+
+    def get_config(self):
+        return {**super().get_config(), "inputs": self.inputs, "dx": self.dx, "zeta": self.zeta}

@@ -37,16 +37,23 @@ def configure_determinism(seed: int, deterministic: bool) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def compile_model(model, config: TrainConfig, steps_per_epoch: int) -> None:
-    """Adam with the configured schedule, the masked loss and per-field RMSE metrics."""
+def compile_model(model, config: TrainConfig, steps_per_epoch: int, dx: float | None = None
+                  ) -> None:
+    """Adam with the configured schedule, the masked loss and per-field RMSE metrics (or, for
+    ``loss: energy``, the first-order energy on a grid of spacing ``dx``, m, and no metric)."""
     import keras
-    from emulator.losses import MaskedRMSE, MaskedVelocityLoss
+    from emulator.energy import level_heights
+    from emulator.losses import EnergyLoss, MaskedRMSE, MaskedVelocityLoss
 
     lr = config.learning_rate
     if config.lr_schedule == "cosine":
         lr = keras.optimizers.schedules.CosineDecay(
             config.learning_rate, decay_steps=max(1, config.epochs * steps_per_epoch),
             alpha=config.min_lr_fraction)
+    if config.loss == "energy":
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr),
+                      loss=EnergyLoss(config.inputs, dx, level_heights(config.levels)))
+        return
     metrics = [MaskedRMSE(None, name="ice_rmse")]
     metrics += [MaskedRMSE(i, name=f"rmse_{f}") for i, f in enumerate(config.outputs)]
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr),
@@ -111,6 +118,16 @@ def _stale(finished: dict | None, state: dict | None, meta: dict) -> str:
     return "" if found["config"] == meta["config"] else "another training config"
 
 
+def _single_spacing(data) -> float:
+    """The one grid spacing (m) of a store's samples (the energy loss needs one)."""
+    import numpy as np
+    spacings = np.unique(np.round(data.dx.values, 6))
+    if len(spacings) != 1:
+        raise InputError(f"the energy loss needs samples of one grid spacing, the store has "
+                         f"{spacings.tolist()} m")
+    return float(spacings[0])
+
+
 def initial_model(config: TrainConfig):
     """The model that ``config.init`` names (a bundle, a training folder or a .keras file; the
     model inside a symmetry average), checked to read the config's inputs and give its
@@ -168,14 +185,27 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
         return finished
     configure_determinism(config.seed, config.deterministic)
 
+    energy = config.loss == "energy"
+    targets = "inputs" if energy else "velocities"
     train_data = make_batches(data, "train", config.inputs, config.outputs, config.batch_size,
                               config.patch_size, config.augment, shuffle=True, seed=config.seed,
-                              ice_threshold=config.ice_threshold, workers=config.workers)
+                              ice_threshold=config.ice_threshold, workers=config.workers,
+                              targets=targets)
     val_data = make_batches(data, "val", config.inputs, config.outputs, config.batch_size,
-                            ice_threshold=config.ice_threshold, workers=config.workers)
+                            ice_threshold=config.ice_threshold, workers=config.workers,
+                            targets=targets)
     in_scales = field_scales(data, config.inputs, config.scales, config.scaling)
     out_scales = field_scales(data, config.outputs, config.scales, config.scaling)
-    if state is None and config.init:
+    dx = _single_spacing(data) if energy else None
+    if state is None and energy:
+        from emulator.zoo import level_names
+        levels = level_names(config.levels)
+        model = build_model(config.architecture, config.inputs, levels, in_scales,
+                            [max(out_scales)] * len(levels), config.model,
+                            sia_input=config.sia_input)
+        compile_model(model, config, len(train_data), dx)
+        initial_epoch = 0
+    elif state is None and config.init:
         model = initial_model(config)
         in_scales, out_scales = (list(d.values()) for d in field_scaling(model))
         compile_model(model, config, len(train_data))
@@ -201,6 +231,11 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
     fit_seconds = time.perf_counter() - t0
     state = checkpoint.state
     best = load_model(ckpt_dir / "best.keras", compile=False)
+    if energy:
+        from emulator.energy import level_heights
+        from emulator.zoo import with_velocity_fields
+        best = with_velocity_fields(best, level_heights(config.levels))
+        out_scales = [max(out_scales)] * len(config.outputs)
     if config.symmetrize:
         best = symmetrized(best, config.inputs, config.outputs)
     best.save(out / "model.keras")

@@ -20,7 +20,8 @@ import keras
 from keras import layers
 
 from emulator.augment import TRANSFORMS
-from emulator.layers import CropLike, FieldScaling, GridSymmetry, PadToMultiple, SiaVelocity
+from emulator.layers import (CropLike, FieldScaling, GridSymmetry, LevelVelocities, PadToMultiple,
+                             SiaVelocity)
 
 ARCHITECTURES = ("cnn", "unet")
 
@@ -102,6 +103,19 @@ def build_model(architecture: str, inputs: list[str], outputs: list[str],
     return keras.Model(inp, out, name=f"icebench_{architecture}")
 
 
+def level_names(levels: int) -> list[str]:
+    """Output channel names of a network that predicts velocities on ``levels`` levels: the x
+    components bed to surface, then the y components."""
+    return [f"u{k}" for k in range(levels)] + [f"v{k}" for k in range(levels)]
+
+
+def with_velocity_fields(model: keras.Model, zeta) -> keras.Model:
+    """``model`` (level velocities, ``level_names``) followed by ``LevelVelocities``: a model
+    of the six velocity fields (m a-1), as the inference FlowModel expects."""
+    out = LevelVelocities(zeta, name="velocity_fields")(model.output)
+    return keras.Model(model.input, out, name=f"{model.name}_fields")
+
+
 def symmetrized(model: keras.Model, inputs: list[str], outputs: list[str]) -> keras.Model:
     """``model`` averaged over the 8 symmetries of the grid: each input turned by a symmetry
     (``GridSymmetry``), predicted, turned back, and the 8 velocity fields (m a-1) averaged. The
@@ -117,7 +131,9 @@ def trainable_core(model: keras.Model) -> keras.Model:
     """The model to train further: ``model`` itself, or the model inside a ``symmetrized``
     average (training goes on without the 8-fold cost; symmetrize again when saving)."""
     if any(layer.name == "d4_average" for layer in model.layers):
-        return next(layer for layer in model.layers if isinstance(layer, keras.Model))
+        model = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    if any(layer.name == "velocity_fields" for layer in model.layers):
+        model = keras.Model(model.input, model.get_layer("velocity_fields").input)
     return model
 
 

@@ -343,3 +343,26 @@ def test_fine_tuning_starts_from_the_initial_weights(store, reference_run, tmp_p
     with pytest.raises(InputError, match="maps .* the config"):
         train(store, {**config, "inputs": ["thk", "slopsurfx", "slopsurfy"]}, tmp_path / "other",
               verbose=0)
+
+
+def test_energy_training_lowers_the_energy_and_publishes(store, tmp_path):
+    """``loss: energy``: no velocity data; a few epochs lower the first-order energy of the
+    predicted level velocities (train and validation), the saved model gives the six fields
+    (the depth average, surface and bed of its levels), and the bundle loads as a flow model."""
+    from emulator.manifest import read_manifest
+    from emulator.publish import publish
+    from emulator.train import train
+    from emulator.zoo import load_model
+
+    config = {**FAST, "epochs": 4, "loss": "energy", "levels": 4, "learning_rate": 1e-3,
+              "model": {"layers": 4, "filters": 16}, "scaling": "physical"}
+    summary = train(store, config, tmp_path / "run", verbose=0)
+    history = summary["history"]
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert history[-1]["val_loss"] < history[0]["val_loss"]
+    model = load_model(tmp_path / "run" / "model.keras", compile=False)
+    assert model.output.shape[-1] == 6
+    assert np.isfinite(summary["val_scores"]["fidelity_velbar"])
+    manifest = read_manifest(publish(tmp_path / "run", tmp_path / "library"))
+    assert manifest["igm_export"] is None and "levels" in manifest["igm_export_note"]
+    assert [e["name"] for e in manifest["outputs"]][:2] == ["ubar", "vbar"]
