@@ -53,13 +53,14 @@ def fidelity_section(scores: list[dict]) -> list[str]:
 
 
 def transient_section(transients: list[dict]) -> list[str]:
-    head = ["model", "reference", "grid", "years", "max abs dV/V", "end dV/V", "end dA/A",
-            "end thk RMSE (m)", "model run (s)", "reference run (s)"]
-    rows = [[t["model"], t["reference"], f"{t['nx']}x{t['ny']}", _years(t),
+    head = ["glacier", "model", "reference", "grid", "years", "max abs dV/V", "end dV/V",
+            "end dA/A", "end thk RMSE (m)", "model run (s)", "reference run (s)"]
+    rows = [[t.get("domain", "-"), t["model"], t["reference"], f"{t['nx']}x{t['ny']}", _years(t),
              _num(t["max_abs_rel_volume_diff"]), _num(t["end_rel_volume_diff"]),
              _num(t["end_rel_area_diff"]), _num(t["end_thk_rmse_m"], ".2f"),
              _num(t["seconds"], ".3g"), _num(t["reference_seconds"], ".3g")] for t in transients]
-    stopped = [f"- {t['model']} stopped {t['stopped']}" for t in transients if t.get("stopped")]
+    stopped = [f"- {t['model']}{' on ' + t['domain'] if t.get('domain') else ''} stopped "
+               f"{t['stopped']}" for t in transients if t.get("stopped")]
     return ["## Transient fidelity", "",
             "same initial state and climate; dV/V = (V - V_ref) / V_ref, A the area with thk > 1 m, "
             "thickness RMSE over the cells where either run has ice; a run the model drove out of "

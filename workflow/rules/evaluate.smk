@@ -2,11 +2,12 @@
 # maps), the cross-instructor row, transient fidelity, the speed benchmark and results/summary.md.
 # Uses the Snakefile's globals RESULTS, DATA, INSTRUCTORS, CLIMATES and config (its defaults filled in
 # from the schema) and DATA_CONFIG of assemble.smk; the emulators are read from
-# RESULTS/models/<instructor> (the training rules write them there).
+# RESULTS/models/<instructor> (the training rules write them there), and shift_ela of simulate.smk.
 
 DERIVED = {
     "transient_instructors": [config["driver"]],
-    "transient_domain": config["splits"]["test"][0],
+    "transient_domains": sorted(config["splits"]["test"]),
+    "transient_years": None,  # each domain's run length (rule transient)
     "transient_climate": CLIMATES[0],
     "speed_domain": config["splits"]["test"][0],
 }
@@ -89,33 +90,42 @@ rule cross_instructor:
 
 
 rule transient:
-    """The emulator and its instructor evolve the same initial state under the same climate
-    for the configured years: volume, area and thickness compared, both runs timed."""
+    """On one held-out glacier, the emulator and its instructor evolve the same initial state
+    (the first snapshot of the glacier's first run) under the same climate (shifted by the
+    domain's ela_offset) for the same years: volume, area and thickness compared, both runs
+    timed."""
     input:
-        run=f"{DATA}/runs/{EVALUATION['transient_domain']}/{EVALUATION['transient_climate']}/p0.nc",
+        run=f"{DATA}/runs/{{domain}}/{EVALUATION['transient_climate']}/p0.nc",
         model=f"{RESULTS}/models/{{instructor}}",
     output:
-        numbers=f"{RESULTS}/eval/transient/{{instructor}}.json",
+        numbers=f"{RESULTS}/eval/transient/{{instructor}}/{{domain}}.json",
         volume=report(
-            f"{RESULTS}/eval/transient/{{instructor}}_volume.png",
+            f"{RESULTS}/eval/transient/{{instructor}}/{{domain}}_volume.png",
             category="Evaluation",
             subcategory="Transient",
             caption="../report/transient.rst",
         ),
         thickness=report(
-            f"{RESULTS}/eval/transient/{{instructor}}_thickness.png",
+            f"{RESULTS}/eval/transient/{{instructor}}/{{domain}}_thickness.png",
             category="Evaluation",
             subcategory="Transient",
             caption="../report/transient_thickness.rst",
         ),
     params:
         instructor=lambda wc: config["instructors"][wc.instructor],
-        climate=config["climates"][EVALUATION["transient_climate"]],
-        simulation=config["simulation"],
+        climate=lambda wc: shift_ela(
+            config["climates"][EVALUATION["transient_climate"]],
+            config["domains"][wc.domain]["ela_offset"],
+        ),
+        simulation=lambda wc: {
+            **config["simulation"],
+            "years": EVALUATION["transient_years"]
+            or config["domains"][wc.domain].get("years", config["simulation"]["years"]),
+        },
     log:
-        f"{RESULTS}/logs/eval/transient_{{instructor}}.log",
+        f"{RESULTS}/logs/eval/transient_{{instructor}}_{{domain}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/eval/transient_{{instructor}}.tsv"
+        f"{RESULTS}/benchmarks/eval/transient_{{instructor}}_{{domain}}.tsv"
     threads: 1
     resources:
         mem_mb=4000,
@@ -160,8 +170,9 @@ rule summary:
         scores=expand(f"{RESULTS}/eval/score/{{instructor}}.json", instructor=INSTRUCTORS),
         cross=[f"{RESULTS}/eval/cross/{ref}/{model}.json" for model, ref in CROSS_PAIRS],
         transient=expand(
-            f"{RESULTS}/eval/transient/{{instructor}}.json",
+            f"{RESULTS}/eval/transient/{{instructor}}/{{domain}}.json",
             instructor=EVALUATION["transient_instructors"],
+            domain=EVALUATION["transient_domains"],
         ),
         speed=f"{RESULTS}/bench/speed.json",
     output:

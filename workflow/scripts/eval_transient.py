@@ -24,7 +24,8 @@ reference = get_flow_model(spec["model"], **spec.get("options", {}))
 settings = EvolveSettings(**sm.params.simulation)
 numbers, run, ref = transient_comparison(state, flow_model_from_spec(sm.input.model), reference,
                                          ElaSmb(**sm.params.climate), settings)
-numbers.update(reference=sm.wildcards.instructor, initial_state=f"{sm.input.run} at t = {float(first.time):g} a",
+numbers.update(reference=sm.wildcards.instructor, domain=sm.wildcards.domain,
+               initial_state=f"{sm.input.run} at t = {float(first.time):g} a",
                velocity_interval_a=settings.velocity_interval)
 Path(sm.output.numbers).write_text(json.dumps(json_ready(numbers), indent=2) + "\n")
 volume_plot(numbers, sm.output.volume)
