@@ -1,4 +1,4 @@
-"""The training levers of the emulators (docs/emulator.md): the closed-form SIA channels, the
+"""The training levers of the emulators (docs/emulators.md): the closed-form SIA channels, the
 average over the grid's symmetries, the loss that is 1 - fidelity, the physical scales."""
 
 import numpy as np
