@@ -134,12 +134,14 @@ def _cell_share(thk, periodic: bool) -> float:
 
 def minimise_energy(thk, slopsurfx, slopsurfy, arrhenius, slidingco, dx: float, levels: int = 10,
                     refine: float = 1.0, periodic: bool = False, sliding: bool = True,
-                    m: float = WEERTMAN_M, tol: float = 1e-12, max_iterations: int = 20000
-                    ) -> dict:
+                    m: float = WEERTMAN_M, walls: bool = False, tol: float = 1e-12,
+                    max_iterations: int = 20000) -> dict:
     """The first-order velocity of one state (fields (y, x) as numpy arrays, units of
     ``energy``) found by minimising the energy directly, with no network: L-BFGS (scipy) on
     the level velocities, gradients by automatic differentiation (TensorFlow or JAX, the Keras
-    backend), from rest. A frozen bed (``sliding=False``) keeps the bed level at 0. Returns
+    backend), from rest. A frozen bed (``sliding=False``) keeps the bed level at 0; ``walls``
+    keeps the outermost cells at rest, as the Stokes solver's walls where ice reaches the
+    window's sides. Returns
     ``u``, ``v`` (y, x, levels; m a-1), ``zeta``, ``energy`` (MPa m a-1), ``iterations`` and
     scipy's ``message``."""
     import keras
@@ -157,10 +159,12 @@ def minimise_energy(thk, slopsurfx, slopsurfy, arrhenius, slidingco, dx: float, 
     zeta = level_heights(levels, refine)
     fields = [ops.convert_to_tensor(np.asarray(f, dtype="float64")[None]) for f in arrays]
     shape = (1, *np.shape(thk), levels)
-    free = np.ones(levels)
+    free = np.ones(shape[1:])
     if not sliding:
-        free[0] = 0.0
-    free = ops.convert_to_tensor(free)
+        free[..., 0] = 0.0
+    if walls:
+        free[[0, -1], :, :] = free[:, [0, -1], :] = 0.0
+    free = ops.convert_to_tensor(free[None])
 
     def total(x):
         x = ops.reshape(x, (2, *shape))
@@ -175,7 +179,7 @@ def minimise_energy(thk, slopsurfx, slopsurfy, arrhenius, slidingco, dx: float, 
     result = minimize(fun, np.zeros(2 * int(np.prod(shape))), jac=True, method="L-BFGS-B",
                       options={"ftol": tol, "gtol": tol, "maxiter": max_iterations,
                                "maxcor": 30})
-    u, v = result.x.reshape(2, *shape[1:]) * np.asarray(free)
+    u, v = result.x.reshape(2, *shape[1:]) * np.asarray(free)[0]
     return {"u": u, "v": v, "zeta": zeta, "energy": float(result.fun),
             "iterations": int(result.nit), "message": str(result.message)}
 

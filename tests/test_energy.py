@@ -104,3 +104,15 @@ def test_fields_of_other_shapes_are_refused():
     with pytest.raises(InputError, match="2-D arrays of one shape"):
         minimise_energy(np.ones((4, 4)), np.ones((4, 4)), np.ones((4, 3)), np.ones((4, 4)),
                         np.ones((4, 4)), 100.0)
+
+
+def test_walls_keep_the_outermost_cells_at_rest():
+    """``walls``: the outermost cells of a non-periodic slab stay at rest while the inner ones
+    flow down the slope (as the Stokes solver's walls where ice meets the window's sides)."""
+    shape = (6, 6)
+    result = minimise_energy(np.full(shape, 300.0), np.full(shape, 0.05), np.zeros(shape),
+                             np.full(shape, 78.0), np.full(shape, 0.05), 100.0, levels=3,
+                             walls=True, max_iterations=3000)
+    u = result["u"]
+    assert not u[[0, -1]].any() and not u[:, [0, -1]].any()
+    assert np.all(u[1:-1, 1:-1, -1] < 0)
