@@ -202,7 +202,8 @@ def _edits_rerun_only_their_stages(tmp_path, cfg):
     """Each rule sees only its slice of the config. With models and scores marked up to date
     (empty files, ``--touch``, which records their params): an evaluation key edited schedules
     no training and no scoring; a training and an evaluation key edited schedule training and
-    scoring but no geometry, run or store; a data key edited: the runs and stores are."""
+    scoring but no geometry, run or store; an instructor's domains list edited: only the runs
+    of the domain it drops; a data key edited: the runs and stores are."""
     base = yaml.safe_load(cfg.read_text())
     results = tmp_path / "results"
     evaluated = results / "eval"
@@ -227,6 +228,14 @@ def _edits_rerun_only_their_stages(tmp_path, cfg):
     counts = _dry_run_counts(tmp_path, edited)
     assert counts["train"] == 2 and counts["score"] == 2
     assert not {"geometry", "simulate", "assemble"} & set(counts), counts
+    edited = copy.deepcopy(base)
+    other = next(name for name in base["instructors"] if name != base["driver"])
+    edited["instructors"][other]["domains"] = sorted(base["domains"])
+    counts = _dry_run_counts(tmp_path, edited)
+    assert "simulate" not in counts, counts   # naming every domain changes no run
+    edited["instructors"][other]["domains"] = sorted(base["domains"])[1:]
+    counts = _dry_run_counts(tmp_path, edited)
+    assert counts["simulate"] == len(base["climates"]) * base["parameters"]["samples"], counts
     edited = copy.deepcopy(base)
     edited["simulation"]["years"] += 5
     counts = _dry_run_counts(tmp_path, edited)

@@ -14,8 +14,9 @@ rule simulate:
             config["climates"][wc.climate], config["domains"][wc.domain]["ela_offset"]
         ),
         parameters=config["parameters"],
-        instructors=lambda wc: {
-            name: spec
+        instructors=lambda wc: {  # without the domains lists: an edit of one reruns only
+            # the runs of the domains it adds or removes
+            name: {k: v for k, v in spec.items() if k != "domains"}
             for name, spec in config["instructors"].items()
             if name == config["driver"] or wc.domain in spec.get("domains", DOMAINS)
         },
