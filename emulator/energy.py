@@ -48,6 +48,13 @@ def level_heights(levels: int, refine: float = 1.0) -> np.ndarray:
     return (np.arange(levels) / (levels - 1.0)) ** float(refine)
 
 
+def depth_average(w, zeta):
+    """The depth average of level values ``w`` (..., levels) by the trapezoid rule over the
+    levels' relative heights ``zeta``: exact for velocities linear between levels."""
+    weights = ops.convert_to_tensor(np.diff(np.asarray(zeta)) / 2.0, dtype=w.dtype)
+    return ops.sum((w[..., 1:] + w[..., :-1]) * weights, axis=-1)
+
+
 def _corners(a, periodic: bool):
     """Mean of the 4 cell centres around each corner: (b, y, x, ...) -> (b, y-1, x-1, ...)
     (periodic: (b, y, x, ...), corner (i, j) lying between centres i, i+1 and j, j+1)."""
@@ -102,10 +109,8 @@ def energy(u, v, thk, slopsurfx, slopsurfy, arrhenius, slidingco, dx: float,
     viscous = (2.0 * n / (n + 1.0)) * a_corner ** (-1.0 / n) * strain2 ** ((n + 1.0) / (2.0 * n))
     viscous = ops.sum(viscous * h * dzeta, axis=-1)
 
-    weights = ops.convert_to_tensor(np.diff(zeta) / 2.0, dtype=u.dtype)
-    def depth_mean(w):
-        return ops.sum((w[..., 1:] + w[..., :-1]) * weights, axis=-1)
-    ubar, vbar = _corners(depth_mean(u), periodic), _corners(depth_mean(v), periodic)
+    ubar = _corners(depth_average(u, zeta), periodic)
+    vbar = _corners(depth_average(v, zeta), periodic)
     gravity = RHO_G * h[..., 0] * (sx * ubar + sy * vbar)
 
     per_cell = _mean(viscous + gravity)

@@ -9,6 +9,7 @@ from keras import ops
 
 from glacier.constants import RHO_G
 from emulator.augment import TRANSFORMS, channel_roles
+from emulator.energy import depth_average
 
 
 @keras.saving.register_keras_serializable(package="icebench")
@@ -180,12 +181,8 @@ class LevelVelocities(keras.layers.Layer):
     def call(self, x):
         n = len(self.zeta)
         u, v = x[..., :n], x[..., n:]
-        dz = [self.zeta[k + 1] - self.zeta[k] for k in range(n - 1)]
-
-        def mean(w):
-            return sum(0.5 * d * (w[..., k] + w[..., k + 1]) for k, d in enumerate(dz))
-
-        return ops.stack([mean(u), mean(v), u[..., -1], v[..., -1], u[..., 0], v[..., 0]], axis=-1)
+        return ops.stack([depth_average(u, self.zeta), depth_average(v, self.zeta), u[..., -1],
+                          v[..., -1], u[..., 0], v[..., 0]], axis=-1)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:3], 6)
