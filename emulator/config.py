@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from glacier.errors import InputError
+from glacier.fields import FLOW_FIELDS, SIA_FIELDS, VELOCITY_FIELDS
 from glacier.schema import defaults
 from emulator.tracking import DEFAULT_TRACKING_URI
 
@@ -81,17 +82,16 @@ class TrainConfig:
             raise InputError(f"loss must be 'mse', 'mae', 'relative_l1' or 'energy', got "
                              f"'{self.loss}'")
         if self.loss == "energy":
-            from glacier.fields import VELOCITY_FIELDS
-            needed = {"thk", "slopsurfx", "slopsurfy", "arrhenius", "slidingco"} - set(self.inputs)
+            needed = set(FLOW_FIELDS) - set(self.inputs)
             if needed or list(self.outputs) != list(VELOCITY_FIELDS) or self.init:
-                raise InputError(f"loss 'energy' needs the inputs thk, slopsurfx, slopsurfy, "
-                                 f"arrhenius, slidingco (missing {sorted(needed)}), the six "
-                                 f"velocity outputs {list(VELOCITY_FIELDS)} and no init")
+                raise InputError(f"loss 'energy' needs the inputs {list(FLOW_FIELDS)} (missing "
+                                 f"{sorted(needed)}), the six velocity outputs "
+                                 f"{list(VELOCITY_FIELDS)} and no init")
             if int(self.levels) < 2:
                 raise InputError(f"levels must be >= 2, got {self.levels}")
         if self.scaling not in ("data", "physical"):
             raise InputError(f"scaling must be 'data' or 'physical', got '{self.scaling}'")
-        needed = {"thk", "slopsurfx", "slopsurfy", "arrhenius"} - set(self.inputs)
+        needed = set(SIA_FIELDS) - set(self.inputs)
         if self.sia_input and needed:
             raise InputError(f"sia_input needs the input(s) {sorted(needed)} (inputs: {self.inputs})")
         if self.lr_schedule not in ("cosine", "constant"):

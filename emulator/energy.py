@@ -32,6 +32,7 @@ from keras import ops
 
 from glacier.constants import GLEN_N, RHO_G, WEERTMAN_M
 from glacier.errors import InputError
+from glacier.fields import FLOW_FIELDS
 
 STRAIN_FLOOR = 1e-5
 """Regularisation e0 (a-1) of the effective strain rate, as the Stokes solver's floor."""
@@ -152,7 +153,7 @@ def minimise_energy(thk, slopsurfx, slopsurfy, arrhenius, slidingco, dx: float, 
     import keras
     from scipy.optimize import minimize
 
-    names = ("thk", "slopsurfx", "slopsurfy", "arrhenius", "slidingco")
+    names = FLOW_FIELDS
     arrays = (thk, slopsurfx, slopsurfy, arrhenius, slidingco)
     shapes = {name: np.shape(a) for name, a in zip(names, arrays)}
     if len(set(shapes.values())) != 1 or len(np.shape(thk)) != 2:

@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from glacier.constants import RHO_G
+from glacier.fields import SIA_FIELDS
 from emulator.augment import TRANSFORMS, channel_roles
 from emulator.energy import depth_average
 
@@ -98,7 +99,7 @@ class SiaVelocity(keras.layers.Layer):
     def __init__(self, fields, reference_speed=1.0, **kwargs):
         super().__init__(**kwargs)
         self.fields = [str(f) for f in fields]
-        missing = {"thk", "slopsurfx", "slopsurfy", "arrhenius"} - set(self.fields)
+        missing = set(SIA_FIELDS) - set(self.fields)
         if missing:
             raise ValueError(f"the SIA channels need the input field(s) {sorted(missing)}")
         self.reference_speed = float(reference_speed)

@@ -4,13 +4,15 @@ The targets carry one channel more than the outputs: the last channel of ``y_tru
 ice mask (1 where thk > the ice threshold, 0 elsewhere), so cells without ice do not count.
 """
 
-RELATIVE_FLOOR = 1.0
-"""Speed (m a-1) added per ice cell to the reference of the ``relative_l1`` loss, so that a
-nearly stagnant young glacier does not outweigh the rest of its batch."""
-
 import keras
 import numpy as np
 from keras import ops
+
+from glacier.fields import FLOW_FIELDS
+
+RELATIVE_FLOOR = 1.0
+"""Speed (m a-1) added per ice cell to the reference of the ``relative_l1`` loss, so that a
+nearly stagnant young glacier does not outweigh the rest of its batch."""
 
 
 @keras.saving.register_keras_serializable(package="icebench")
@@ -117,7 +119,7 @@ class EnergyLoss(keras.losses.Loss):
 
     def __init__(self, inputs, dx, zeta, name="energy_loss", **kwargs):
         super().__init__(name=name, **kwargs)
-        missing = {"thk", "slopsurfx", "slopsurfy", "arrhenius", "slidingco"} - set(inputs)
+        missing = set(FLOW_FIELDS) - set(inputs)
         if missing:
             raise ValueError(f"the energy loss needs the input field(s) {sorted(missing)}")
         self.inputs, self.dx, self.zeta = list(inputs), float(dx), [float(z) for z in zeta]

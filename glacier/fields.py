@@ -43,6 +43,13 @@ FIELDS: dict[str, FieldSpec] = {
 VELOCITY_FIELDS = ("ubar", "vbar", "uvelsurf", "vvelsurf", "uvelbase", "vvelbase")
 """The outputs of every flow model (m a-1), as (x, y) pairs."""
 
+SIA_FIELDS = ("thk", "slopsurfx", "slopsurfy", "arrhenius")
+"""The fields that the closed-form SIA deformation velocity needs (m, 1, 1, MPa-3 a-1)."""
+
+FLOW_FIELDS = SIA_FIELDS + ("slidingco",)
+"""The fields of the local stress balance with sliding (the first-order energy, the SIA with
+Weertman sliding): ``SIA_FIELDS`` and the sliding coefficient (MPa a1/3 m-1/3)."""
+
 STATE_DEFAULTS = {"arrhenius": ARRHENIUS_TEMPERATE, "slidingco": SLIDINGCO_DEFAULT}
 
 
