@@ -16,8 +16,10 @@ def slab_velocity(zeta, sliding: bool) -> np.ndarray:
     surface slope S in the unrotated frame: u = f(s - z) solves the first-order balance with
     (1 + 4 S^2) (eta f') = rho g S (s - z), so
     u = u_b + 2 A (rho g S)^3 H^4 (1 - (1 - zeta)^4) / (4 (1 + 4 S^2)^2), and the friction
-    carries the whole driving stress, c u_b^(1/3) = rho g H S. The flow runs down the slope."""
-    base = (RHO_G * H * S / C) ** 3 if sliding else 0.0
+    carries the whole driving stress: on the bed-parallel speed u_b (1 + S^2)^(1/2) per bed area
+    (1 + S^2)^(1/2) of a map cell, d/du_b of (3/4) c (u_b^2 (1 + S^2))^(2/3) (1 + S^2)^(1/2)
+    = rho g H S, so u_b = (rho g H S / c)^3 (1 + S^2)^(-7/2). The flow runs down the slope."""
+    base = (RHO_G * H * S / C) ** 3 * (1 + S**2) ** -3.5 if sliding else 0.0
     return -(base + 2 * A / 4 * (RHO_G * S) ** 3 * H**4 * (1 - (1 - zeta) ** 4) / (1 + 4 * S**2) ** 2)
 
 
@@ -97,6 +99,29 @@ def test_ismip_hom_inside_the_full_stokes_spread(exp, length_km):
     ref = load_ensemble()[(exp, length_km)]
     assert ref["max_min"] <= profile.max() <= ref["max_max"]
     assert ref["min_min"] <= profile.min() <= ref["min_max"]
+
+
+def test_velocities_without_ice_do_not_count():
+    """The grid's velocity on rock (thk <= 1 m) is rest whatever is put there (the margin rule
+    of emulator/energy.py): random velocities on the ice-free cells of a glacier leave its
+    energy unchanged to round-off, while the same change on one ice cell does not."""
+    rng = np.random.default_rng(1)
+    ny, nx, levels = 7, 6, 3
+    zeta = level_heights(levels)
+    thk = np.zeros((ny, nx))
+    thk[2:5, 2:4] = rng.uniform(50, 400, (3, 2))
+    thk[1, 1] = 0.5
+    fields = [a[None] for a in (thk, rng.uniform(-0.3, 0.3, (ny, nx)), rng.uniform(-0.3, 0.3, (ny, nx)),
+                                 rng.uniform(20, 150, (ny, nx)), rng.uniform(0.02, 1.0, (ny, nx)))]
+    u, v = rng.normal(0.0, 30.0, (2, 1, ny, nx, levels))
+    rock = (thk <= 1.0)[None, ..., None]
+    noise = rng.normal(0.0, 1e3, u.shape)
+    base = float(energy(u, v, *fields, 100.0, zeta)[0])
+    moved = float(energy(np.where(rock, noise, u), np.where(rock, -noise, v), *fields, 100.0, zeta)[0])
+    assert moved == pytest.approx(base, rel=1e-12)
+    u_ice = u.copy()
+    u_ice[0, 3, 2] += 10.0
+    assert float(energy(u_ice, v, *fields, 100.0, zeta)[0]) != pytest.approx(base, rel=1e-6)
 
 
 def test_fields_of_other_shapes_are_refused():
