@@ -69,8 +69,12 @@ def _snapshot(state: xr.Dataset, vel: xr.Dataset, smb: np.ndarray, t: float) -> 
 
 
 def evolve(state: xr.Dataset, flow_model: FlowModel, smb_model, settings: EvolveSettings,
-           show_progress: bool = True, on_snapshot=None, stop_on_failure: bool = False) -> xr.Dataset:
-    """Run the evolution from ``state``; return the snapshots as a Dataset (time, y, x).
+           show_progress: bool = True, on_snapshot=None, stop_on_failure: bool = False,
+           start_time: float = 0.0, guess: xr.Dataset | None = None) -> xr.Dataset:
+    """Run the evolution from ``state`` at ``start_time`` (a; the climate's clock and the
+    snapshots' times start there) for ``settings.years``; return the snapshots as a Dataset
+    (time, y, x). ``guess``: velocities to warm-start the first solve (the velocity is always
+    renewed at an output time, so the start's velocity is the flow model's own).
 
     ``on_snapshot(snapshot_dataset)`` is called at each output time (e.g. to evaluate a second
     flow model on the same state). Static fields (topg, icemask, arrhenius, slidingco) are
@@ -84,10 +88,10 @@ def evolve(state: xr.Dataset, flow_model: FlowModel, smb_model, settings: Evolve
     dx = grid_spacing(state)
     topg = state.topg.values
     icemask = state.icemask.values if "icemask" in state else None
-    out_times = settings.output_times()
+    out_times = start_time + settings.output_times()
     snaps, clipped, stopped = [], 0.0, None
-    t, next_out, t_vel = 0.0, 0, -np.inf
-    vel, top_speed = None, 0.0
+    t, next_out, t_vel = float(start_time), 0, -np.inf
+    vel, top_speed = guess, 0.0
     reach = np.inf if settings.velocity_displacement is None else settings.velocity_displacement * dx
     with progress(f"evolve[{flow_model.name}]", total=settings.years, enabled=show_progress) as adv:
         try:
@@ -126,7 +130,8 @@ def evolve(state: xr.Dataset, flow_model: FlowModel, smb_model, settings: Evolve
                 raise
             stopped = f"after the snapshot at t = {float(snaps[-1].time[0]):g} a: {error}"
             log.warning("evolve[%s]: stopped %s", flow_model.name, stopped)
-    log.info("evolve[%s]: %d snapshots, %.1f a", flow_model.name, len(snaps), settings.years)
+    log.info("evolve[%s]: %d snapshots, %.1f a from t = %g a", flow_model.name, len(snaps),
+             settings.years, start_time)
     run = xr.concat(snaps, dim="time")
     for name in ("topg", "icemask", "arrhenius", "slidingco"):
         if name in state:
@@ -141,6 +146,64 @@ def evolve(state: xr.Dataset, flow_model: FlowModel, smb_model, settings: Evolve
     if stopped:
         run.attrs["stopped"] = stopped
     return with_units(run)
+
+
+def evolve_in_chunks(state: xr.Dataset, flow_model: FlowModel, smb_model,
+                     settings: EvolveSettings, path, chunk_years: float, identity: dict,
+                     show_progress: bool = True) -> xr.Dataset:
+    """``evolve`` in chunks of ``chunk_years`` (a multiple of the output interval), writing the
+    run so far to ``path`` (NetCDF) atomically after each chunk, so that a run longer than a
+    session survives interruptions: called again with the same ``identity`` (a dict of what
+    defines the run: model, climate, settings, input; stored in the file), it continues from
+    the last snapshot written. Each chunk starts from a snapshot, where ``evolve`` renews the
+    velocity anyway (warm-started from the snapshot's own velocities), so the chunked run
+    takes the same steps as one ``evolve`` over the whole length. Returns the whole run; its
+    attribute ``complete`` is 1 once ``settings.years`` are done. A file of another identity
+    is refused with an InputError, before any work."""
+    import dataclasses
+    import json
+    from pathlib import Path
+
+    from glacier.io import write_dataset
+
+    ratio = chunk_years / settings.output_interval
+    if chunk_years <= 0 or abs(ratio - round(ratio)) > 1e-9:
+        raise InputError(f"chunk_years ({chunk_years} a) must be a positive multiple of the "
+                         f"output interval ({settings.output_interval} a)")
+    path, key = Path(path), json.dumps(identity, sort_keys=True, default=str)
+    run, guess = None, None
+    state = validate_state(state).copy(deep=True)
+    if path.exists():
+        with xr.open_dataset(path) as stored:
+            run = stored.load()
+        if run.attrs.get("run_identity") != key:
+            raise InputError(f"'{path}' holds a run of other settings; remove it or write "
+                             f"elsewhere (its identity: {run.attrs.get('run_identity')})")
+        state["thk"] = run.thk.isel(time=-1).drop_vars("time")
+        state["usurf"] = run.usurf.isel(time=-1).drop_vars("time")
+        guess = run[list(VELOCITY_FIELDS)].isel(time=-1).drop_vars("time")
+        log.info("evolve[%s]: resuming %s at t = %g a", flow_model.name, path,
+                 float(run.time[-1]))
+    t0 = 0.0 if run is None else float(run.time[-1])
+    while t0 < settings.years - 1e-9:
+        years = min(chunk_years, settings.years - t0)
+        part = evolve(state, flow_model, smb_model, dataclasses.replace(settings, years=years),
+                      show_progress=show_progress, start_time=t0, guess=guess)
+        clipped = part.attrs["clipped_volume_m3"]
+        if run is not None:
+            clipped += run.attrs["clipped_volume_m3"]
+            part = xr.concat([run, part.isel(time=slice(1, None))], dim="time",
+                             data_vars="minimal", coords="minimal", compat="override",
+                             combine_attrs="override")
+        t0 = float(part.time[-1])
+        part.attrs.update(clipped_volume_m3=clipped, run_identity=key,
+                          complete=int(t0 >= settings.years - 1e-9))
+        write_dataset(part, path)
+        run = part
+        state["thk"] = run.thk.isel(time=-1).drop_vars("time")
+        state["usurf"] = run.usurf.isel(time=-1).drop_vars("time")
+        guess = run[list(VELOCITY_FIELDS)].isel(time=-1).drop_vars("time")
+    return run
 
 
 def grow_glacier(state: xr.Dataset, years: float, ela: float, model: str = "sia") -> xr.Dataset:

@@ -9,6 +9,7 @@ import dataclasses
 import json
 import logging
 import sys
+from pathlib import Path
 
 from glacier.errors import InputError, SolverError
 from glacier.evolve import EvolveSettings
@@ -33,21 +34,34 @@ def cmd_info(args) -> int:
 
 
 def cmd_evolve(args) -> int:
-    from glacier.evolve import EvolveSettings, evolve
+    from glacier.evolve import EvolveSettings, evolve, evolve_in_chunks
     from glacier.flow import flow_model_from_spec
     from glacier.io import read_state, write_dataset
     from glacier.smb import ElaSmb
 
     state = read_state(args.input, arrhenius=args.arrhenius, slidingco=args.slidingco)
     settings = EvolveSettings(years=args.years, output_interval=args.output_interval,
-                              cfl=args.cfl, dt_max=args.dt_max)
+                              cfl=args.cfl, dt_max=args.dt_max,
+                              velocity_interval=args.velocity_interval)
     smb = ElaSmb(ela=args.ela, grad_abl=args.grad_abl, grad_acc=args.grad_acc,
                  max_acc=args.max_acc)
+    climate = dict(input=str(args.input), ela_m=args.ela, grad_abl=args.grad_abl,
+                   grad_acc=args.grad_acc, max_acc=args.max_acc)
+    if args.chunk_years is not None and Path(args.output).suffix != ".nc":
+        raise InputError(f"--chunk-years writes NetCDF: give an --output ending in .nc, not "
+                         f"'{args.output}'")
     model = flow_model_from_spec(args.model)
-    run = evolve(state, model, smb, settings)
-    run.attrs.update(input=str(args.input), ela_m=args.ela, grad_abl=args.grad_abl,
-                     grad_acc=args.grad_acc, max_acc=args.max_acc)
-    write_dataset(run, args.output)
+    if args.chunk_years is None:
+        run = evolve(state, model, smb, settings)
+        run.attrs.update(climate)
+        write_dataset(run, args.output)
+    else:
+        identity = {**climate, "model": args.model, "arrhenius": args.arrhenius,
+                    "slidingco": args.slidingco, **dataclasses.asdict(settings)}
+        run = evolve_in_chunks(state, model, smb, settings, args.output, args.chunk_years,
+                               identity)
+        run.attrs.update(climate)
+        write_dataset(run, args.output)
     vol = run.volume.values
     print(f"wrote {args.output}: {run.sizes['time']} snapshots, volume {vol[0] / 1e9:.4f} -> "
           f"{vol[-1] / 1e9:.4f} km3, max thickness {float(run.thk[-1].max()):.1f} m")
@@ -182,9 +196,15 @@ def build_parser() -> argparse.ArgumentParser:
     settings = {f.name: f.default for f in dataclasses.fields(EvolveSettings)}
     for option, key, text in (("--output-interval", "output_interval", "years between snapshots"),
                               ("--cfl", "cfl", "CFL number of the transport"),
-                              ("--dt-max", "dt_max", "largest time step (a)")):
+                              ("--dt-max", "dt_max", "largest time step (a)"),
+                              ("--velocity-interval", "velocity_interval",
+                               "years between velocity solves (0: every step)")):
         p.add_argument(option, type=float, default=settings[key],
                        help=f"{text} (default %(default)s)")
+    p.add_argument("--chunk-years", type=float, default=None,
+                   help="write the run to --output (.nc) every this many years (a multiple of "
+                        "--output-interval) and resume from it when rerun with the same options: "
+                        "for runs longer than a session (Stokes-driven centuries)")
     add_parameter_overrides(p)
     p.set_defaults(func=cmd_evolve)
 

@@ -43,6 +43,24 @@ def test_evolve_grows_aletsch(tmp_path):
     assert run.thk.attrs["units"] == "m" and run.ubar.attrs["units"] == "m a-1"
 
 
+def test_evolve_in_chunks_resumes_and_refuses_other_options(tmp_path, capsys):
+    """``--chunk-years``: the run equals the unchunked one, a rerun with the same options only
+    reads the finished file back, and other options are refused naming the file."""
+    base = ["-q", "evolve", "--model", "sia", "--input", str(TOPOGRAPHIES["aletsch_100m"]),
+            "--years", "20", "--ela", "3000", "--output-interval", "10"]
+    whole, chunked = tmp_path / "whole.nc", tmp_path / "chunked.nc"
+    assert main(base + ["--output", str(whole)]) == 0
+    for _ in range(2):
+        assert main(base + ["--output", str(chunked), "--chunk-years", "10"]) == 0
+    a, b = xr.open_dataset(whole), xr.open_dataset(chunked)
+    assert b.attrs["complete"] == 1 and b.time.values.tolist() == [0.0, 10.0, 20.0]
+    np.testing.assert_allclose(b.thk.values, a.thk.values, rtol=1e-12, atol=1e-9)
+    code = main(base[:-4] + ["--ela", "3100", "--output-interval", "10", "--output",
+                             str(chunked), "--chunk-years", "10"])
+    assert code == 2
+    assert "holds a run of other settings" in capsys.readouterr().err
+
+
 def test_evolve_reports_bad_input(tmp_path, capsys):
     bad = tmp_path / "bad.nc"
     xr.Dataset({"usurf": (("y", "x"), np.full((5, 5), np.nan))},

@@ -110,3 +110,62 @@ def test_unknown_flow_model_is_named():
     from glacier.errors import InputError
     with pytest.raises(InputError, match="unknown flow model 'stoke'; available: .*'stokes'"):
         get_flow_model("stoke")
+
+
+def test_a_run_in_chunks_resumes_and_equals_one_run(small_state, tmp_path):
+    """``evolve_in_chunks``: a run interrupted in its second chunk keeps its first chunk on
+    disk (written atomically), and called again continues from there; the whole run equals one
+    ``evolve`` over the same 4 years to round-off: the climate's clock (a rising ELA) runs on
+    across chunks and the velocity is renewed at the same times (every 0.5 a, and at each
+    snapshot, where chunks start)."""
+    from glacier.errors import SolverError
+    from glacier.evolve import evolve_in_chunks
+    from glacier.smb import ElaSmb
+
+    smb = ElaSmb(ela=[[0, 2080.0], [4, 2120.0]])
+    settings = EvolveSettings(years=4.0, output_interval=1.0, velocity_interval=0.5)
+    whole = evolve(small_state, get_flow_model("sia"), smb, settings, show_progress=False)
+
+    class Failing:
+        name = "sia"
+
+        def __init__(self, after):
+            self.calls, self.after = 0, after
+
+        def velocity(self, state, guess=None):
+            self.calls += 1
+            if self.calls > self.after:
+                raise SolverError("interrupted")
+            return get_flow_model("sia").velocity(state)
+
+    path, identity = tmp_path / "run.nc", {"model": "sia", "years": 4.0}
+    with pytest.raises(SolverError):  # 2 a chunks: solves at 0, 0.5, ..., 2 then 2, 2.5, ...
+        evolve_in_chunks(small_state, Failing(after=7), smb, settings, path, 2.0, identity,
+                         show_progress=False)
+    with xr.open_dataset(path) as partial:
+        assert partial.time.values.tolist() == [0.0, 1.0, 2.0]
+        assert partial.attrs["complete"] == 0
+    run = evolve_in_chunks(small_state, get_flow_model("sia"), smb, settings, path, 2.0,
+                           identity, show_progress=False)
+    assert run.attrs["complete"] == 1
+    np.testing.assert_array_equal(run.time.values, whole.time.values)
+    for name in ("thk", "ubar", "smb", "volume"):
+        np.testing.assert_allclose(run[name].values, whole[name].values, rtol=1e-12, atol=1e-9)
+    with xr.open_dataset(path) as stored:
+        np.testing.assert_allclose(stored.thk.values, whole.thk.values, rtol=1e-12, atol=1e-9)
+
+
+def test_a_run_in_chunks_refuses_another_runs_file(small_state, tmp_path):
+    from glacier.errors import InputError
+    from glacier.evolve import evolve_in_chunks
+
+    settings = EvolveSettings(years=1.0, output_interval=0.5)
+    path = tmp_path / "run.nc"
+    evolve_in_chunks(small_state, get_flow_model("sia"), ZeroSmb(), settings, path, 0.5,
+                     {"ela": 2000.0}, show_progress=False)
+    with pytest.raises(InputError, match="holds a run of other settings"):
+        evolve_in_chunks(small_state, get_flow_model("sia"), ZeroSmb(), settings, path, 0.5,
+                         {"ela": 2100.0}, show_progress=False)
+    with pytest.raises(InputError, match="multiple of the output interval"):
+        evolve_in_chunks(small_state, get_flow_model("sia"), ZeroSmb(), settings,
+                         tmp_path / "other.nc", 0.7, {}, show_progress=False)
