@@ -8,7 +8,10 @@ the balance and the velocity fields of that very state, so inputs and outputs of
 belong together (the training data rely on that).
 """
 
+import dataclasses
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -16,6 +19,7 @@ import xarray as xr
 from glacier.errors import InputError, SolverError
 from glacier.fields import VELOCITY_FIELDS, grid_spacing, with_units
 from glacier.flow import FlowModel
+from glacier.io import write_dataset
 from glacier.progress import log, progress
 from glacier.schema import defaults
 from glacier.transport import cfl_time_step, diffusive_time_step, step_thickness
@@ -150,42 +154,37 @@ def evolve(state: xr.Dataset, flow_model: FlowModel, smb_model, settings: Evolve
 
 def evolve_in_chunks(state: xr.Dataset, flow_model: FlowModel, smb_model,
                      settings: EvolveSettings, path, chunk_years: float, identity: dict,
-                     show_progress: bool = True) -> xr.Dataset:
+                     attrs: dict | None = None, show_progress: bool = True) -> xr.Dataset:
     """``evolve`` in chunks of ``chunk_years`` (a multiple of the output interval), writing the
-    run so far to ``path`` (NetCDF) atomically after each chunk, so that a run longer than a
-    session survives interruptions: called again with the same ``identity`` (a dict of what
-    defines the run: model, climate, settings, input; stored in the file), it continues from
-    the last snapshot written. Each chunk starts from a snapshot, where ``evolve`` renews the
-    velocity anyway (warm-started from the snapshot's own velocities), so the chunked run
-    takes the same steps as one ``evolve`` over the whole length. Returns the whole run; its
-    attribute ``complete`` is 1 once ``settings.years`` are done. A file of another identity
-    is refused with an InputError, before any work."""
-    import dataclasses
-    import json
-    from pathlib import Path
-
-    from glacier.io import write_dataset
-
+    run so far to ``path`` (NetCDF, with the attributes ``attrs``) atomically after each chunk,
+    so that a run longer than a session survives interruptions: called again with the same
+    ``identity`` (a dict of what defines the run: model, climate, settings, input; stored in
+    the file), it continues from the last snapshot written. Each chunk starts from a snapshot,
+    where ``evolve`` renews the velocity anyway (warm-started from the snapshot's own
+    velocities), so the chunked run takes the same steps as one ``evolve`` over the whole
+    length. Returns the whole run; its attribute ``complete`` is 1 once ``settings.years`` are
+    done. A file of another identity is refused with an InputError, before any work."""
     ratio = chunk_years / settings.output_interval
     if chunk_years <= 0 or abs(ratio - round(ratio)) > 1e-9:
         raise InputError(f"chunk_years ({chunk_years} a) must be a positive multiple of the "
                          f"output interval ({settings.output_interval} a)")
     path, key = Path(path), json.dumps(identity, sort_keys=True, default=str)
-    run, guess = None, None
-    state = validate_state(state).copy(deep=True)
+    run = None
     if path.exists():
         with xr.open_dataset(path) as stored:
             run = stored.load()
         if run.attrs.get("run_identity") != key:
             raise InputError(f"'{path}' holds a run of other settings; remove it or write "
                              f"elsewhere (its identity: {run.attrs.get('run_identity')})")
-        state["thk"] = run.thk.isel(time=-1).drop_vars("time")
-        state["usurf"] = run.usurf.isel(time=-1).drop_vars("time")
-        guess = run[list(VELOCITY_FIELDS)].isel(time=-1).drop_vars("time")
         log.info("evolve[%s]: resuming %s at t = %g a", flow_model.name, path,
                  float(run.time[-1]))
-    t0 = 0.0 if run is None else float(run.time[-1])
-    while t0 < settings.years - 1e-9:
+    state = validate_state(state).copy(deep=True)
+    while run is None or float(run.time[-1]) < settings.years - 1e-9:
+        t0, guess = 0.0, None
+        if run is not None:  # restart from the last snapshot, with its velocities as the guess
+            last = run.isel(time=-1).drop_vars("time")
+            t0, guess = float(run.time[-1]), last[list(VELOCITY_FIELDS)]
+            state["thk"], state["usurf"] = last.thk, last.usurf
         years = min(chunk_years, settings.years - t0)
         part = evolve(state, flow_model, smb_model, dataclasses.replace(settings, years=years),
                       show_progress=show_progress, start_time=t0, guess=guess)
@@ -195,14 +194,10 @@ def evolve_in_chunks(state: xr.Dataset, flow_model: FlowModel, smb_model,
             part = xr.concat([run, part.isel(time=slice(1, None))], dim="time",
                              data_vars="minimal", coords="minimal", compat="override",
                              combine_attrs="override")
-        t0 = float(part.time[-1])
-        part.attrs.update(clipped_volume_m3=clipped, run_identity=key,
-                          complete=int(t0 >= settings.years - 1e-9))
+        part.attrs.update(attrs or {}, clipped_volume_m3=clipped, run_identity=key,
+                          complete=int(float(part.time[-1]) >= settings.years - 1e-9))
         write_dataset(part, path)
         run = part
-        state["thk"] = run.thk.isel(time=-1).drop_vars("time")
-        state["usurf"] = run.usurf.isel(time=-1).drop_vars("time")
-        guess = run[list(VELOCITY_FIELDS)].isel(time=-1).drop_vars("time")
     return run
 
 

@@ -59,9 +59,7 @@ def cmd_evolve(args) -> int:
         identity = {**climate, "model": args.model, "arrhenius": args.arrhenius,
                     "slidingco": args.slidingco, **dataclasses.asdict(settings)}
         run = evolve_in_chunks(state, model, smb, settings, args.output, args.chunk_years,
-                               identity)
-        run.attrs.update(climate)
-        write_dataset(run, args.output)
+                               identity, attrs=climate)
     vol = run.volume.values
     print(f"wrote {args.output}: {run.sizes['time']} snapshots, volume {vol[0] / 1e9:.4f} -> "
           f"{vol[-1] / 1e9:.4f} km3, max thickness {float(run.thk[-1].max()):.1f} m")
