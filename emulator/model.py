@@ -4,7 +4,8 @@
 ``model.keras``), a training output directory (``training.json`` + ``model.keras``) or a
 ``.keras`` file next to either. ``load_flow_model`` is the flow model ``emulator`` (its entry
 point in pyproject.toml; option ``path``, or ``instructor`` and ``library`` for the newest
-published emulator of an instructor).
+published emulator of an instructor). With ``retrain_every`` K an energy-trained emulator
+fine-tunes itself on each K-th state it is asked about (``finetune.EnergyFineTuning``).
 """
 
 import logging
@@ -20,6 +21,7 @@ from glacier.errors import InputError
 from glacier.fields import grid_spacing, surface_slopes
 from glacier.flow import velocity_dataset
 from glacier.validation import validate_state
+from emulator.finetune import RETRAIN_RATE, EnergyFineTuning, energy_levels
 from emulator.manifest import GRID_SPACING, MANIFEST, read_manifest
 
 log = logging.getLogger("icebench")
@@ -54,7 +56,8 @@ def _training_limits(summary: dict) -> dict:
             "outputs": [{"name": f, "scale": s} for f, s in summary["output_scales"].items()],
             "valid": {**summary["trained_ranges"], "dx_tolerance": 0.01},
             "out_of_range": "error", "ice_threshold_m": config["ice_threshold"],
-            "instructor": {"name": summary["instructor"]}, "model_file": "model.keras"}
+            "instructor": {"name": summary["instructor"]}, "model_file": "model.keras",
+            "training": {"config": config}}
 
 
 def resolve(path) -> tuple[Path, dict]:
@@ -77,21 +80,29 @@ def resolve(path) -> tuple[Path, dict]:
 class EmulatorFlowModel:
     """A trained emulator as a FlowModel; checks the state against the manifest's validity
     (grid spacing within ``dx_tolerance`` of a trained one, A and c under ice within the
-    trained ranges): an InputError, or a warning if the manifest says ``out_of_range: warn``."""
+    trained ranges): an InputError, or a warning if the manifest says ``out_of_range: warn``.
+    ``retrain_every`` K (energy-trained emulators only): one fine-tuning step at rate
+    ``retrain_rate`` on every K-th state, before predicting it."""
 
-    def __init__(self, keras_model, manifest: dict, source: str = ""):
+    def __init__(self, keras_model, manifest: dict, source: str = "",
+                 retrain_every: int | None = None, retrain_rate: float = RETRAIN_RATE):
         self.keras_model = keras_model
         self.manifest = manifest
         self.inputs = [e["name"] for e in manifest["inputs"]]
         self.outputs = [e["name"] for e in manifest["outputs"]]
         self.name = f"emulator[{manifest['instructor']['name']}]"
         self.source = source
+        self.finetuning = None
+        if retrain_every is not None:
+            self.finetuning = EnergyFineTuning(keras_model, self.inputs,
+                                               energy_levels(manifest, source or self.name),
+                                               int(retrain_every), float(retrain_rate))
 
     @classmethod
-    def load(cls, path) -> "EmulatorFlowModel":
+    def load(cls, path, **finetuning) -> "EmulatorFlowModel":
         from emulator.zoo import load_model
         model_file, manifest = resolve(path)
-        return cls(load_model(model_file, compile=False), manifest, str(path))
+        return cls(load_model(model_file, compile=False), manifest, str(path), **finetuning)
 
     def check(self, state: xr.Dataset) -> None:
         """Raise InputError (or warn) where the state is outside the trained conditions."""
@@ -137,6 +148,10 @@ class EmulatorFlowModel:
         state = validate_state(state, required=("thk", "usurf", "topg", "arrhenius", "slidingco"))
         self.check(state)
         x = self.input_fields(state)
+        report = {"converged": True, "iterations": 0, "emulator": self.source or self.name}
+        if self.finetuning is not None:
+            self.finetuning.step(x, grid_spacing(state))
+            report.update(self.finetuning.report())
         t0 = time.perf_counter()
         # predict_on_batch runs the compiled graph (traced once per grid shape); a plain eager
         # call costs about ten times more here
@@ -145,18 +160,17 @@ class EmulatorFlowModel:
         fields = {f: y[..., i] for i, f in enumerate(self.outputs)}
         # the network learnt only where thk > the ice threshold (masked loss); elsewhere its
         # output means nothing, so it is zero there, as the Stokes model's is
-        return velocity_dataset(state, fields, report={"converged": True, "iterations": 0,
-                                                       "wall_time_s": seconds,
-                                                       "emulator": self.source or self.name},
+        return velocity_dataset(state, fields, report={**report, "wall_time_s": seconds},
                                 ice_threshold=float(self.manifest["ice_threshold_m"]))
 
 
-def load_flow_model(path=None, instructor: str | None = None, library=None
+def load_flow_model(path=None, instructor: str | None = None, library=None,
+                    retrain_every: int | None = None, retrain_rate: float = RETRAIN_RATE
                     ) -> EmulatorFlowModel:
     """The emulator at ``path``, or the newest one of ``instructor`` in ``library`` (default:
-    ``default_library()``)."""
+    ``default_library()``); ``retrain_every``, ``retrain_rate``: see ``EmulatorFlowModel``."""
     if path is None:
         if instructor is None:
             raise InputError("the emulator flow model needs a 'path' or an 'instructor'")
         path = latest_bundle(library if library is not None else default_library(), instructor)
-    return EmulatorFlowModel.load(path)
+    return EmulatorFlowModel.load(path, retrain_every=retrain_every, retrain_rate=retrain_rate)

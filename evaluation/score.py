@@ -50,14 +50,14 @@ def score_state(state: xr.Dataset, model: FlowModel, reference: FlowModel) -> di
             "seconds": {"model": t_model, "reference": t_ref}}
 
 
-def _strings(values) -> np.ndarray:
+def strings(values) -> np.ndarray:
     """Text coordinates (fixed-width or numpy StringDType, as Zarr returns them) as str."""
     return np.array([str(v) for v in np.asarray(values).ravel()])
 
 
 def split_indices(data: xr.Dataset, split: str) -> np.ndarray:
     """Indices of the samples of ``split`` (train / val / test) in a store."""
-    idx = np.nonzero(_strings(data.split.values) == split)[0]
+    idx = np.nonzero(strings(data.split.values) == split)[0]
     if idx.size == 0:
         raise InputError(f"the store has no '{split}' samples")
     return idx
@@ -155,6 +155,6 @@ def last_samples(data: xr.Dataset, split: str = "test") -> dict[str, int]:
     """For each glacier of ``split``: the index of its latest snapshot (the largest glacier of
     a growth run), for the error maps."""
     idx = split_indices(data, split)
-    domains = _strings(data.domain.values)[idx]
+    domains = strings(data.domain.values)[idx]
     times = np.asarray(data.time.values, dtype=float)[idx]
     return {d: int(idx[domains == d][np.argmax(times[domains == d])]) for d in sorted(set(domains))}

@@ -50,10 +50,22 @@ def cmd_evolve(args) -> int:
     if args.chunk_years is not None and Path(args.output).suffix != ".nc":
         raise InputError(f"--chunk-years writes NetCDF: give an --output ending in .nc, not "
                          f"'{args.output}'")
-    model = flow_model_from_spec(args.model)
+    finetuning = {}
+    if args.retrain_every is not None:
+        name = args.model.partition(":")[0]
+        if not (Path(args.model).exists() or name == "emulator"):
+            raise InputError(f"--retrain-every fine-tunes an emulator; '{args.model}' is not one")
+        if args.chunk_years is not None:
+            raise InputError("--retrain-every cannot be resumed in chunks (the fine-tuned "
+                             "weights are not stored with them): drop --chunk-years")
+        finetuning = {"retrain_every": args.retrain_every}
+    model = flow_model_from_spec(args.model, **finetuning)
     if args.chunk_years is None:
         run = evolve(state, model, smb, settings)
         run.attrs.update(climate)
+        if finetuning:
+            run.attrs.update({k: v for k, v in model.finetuning.report().items()
+                              if v is not None})
         write_dataset(run, args.output)
     else:
         identity = {**climate, "model": args.model, "arrhenius": args.arrhenius,
@@ -203,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the run to --output (.nc) every this many years (a multiple of "
                         "--output-interval) and resume from it when rerun with the same options: "
                         "for runs longer than a session (Stokes-driven centuries)")
+    p.add_argument("--retrain-every", type=int, default=None, metavar="K",
+                   help="fine-tune an energy-trained emulator on the glacier itself: one Adam "
+                        "step on the first-order energy every K velocity solves")
     add_parameter_overrides(p)
     p.set_defaults(func=cmd_evolve)
 

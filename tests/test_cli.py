@@ -61,6 +61,19 @@ def test_evolve_in_chunks_resumes_and_refuses_other_options(tmp_path, capsys):
     assert "holds a run of other settings" in capsys.readouterr().err
 
 
+def test_evolve_retrain_every_needs_an_emulator_and_no_chunks(tmp_path, capsys):
+    """``--retrain-every`` is refused, before any work, for a solver and with ``--chunk-years``
+    (the fine-tuned weights would not survive a resume)."""
+    base = ["-q", "evolve", "--input", str(TOPOGRAPHIES["aletsch_100m"]), "--years", "10",
+            "--ela", "3000", "--retrain-every", "10"]
+    assert main(base + ["--model", "sia", "--output", str(tmp_path / "a.nc")]) == 2
+    assert "not one" in capsys.readouterr().err
+    assert main(base + ["--model", "emulator:hybrid", "--output", str(tmp_path / "b.nc"),
+                        "--chunk-years", "5"]) == 2
+    assert "drop --chunk-years" in capsys.readouterr().err
+    assert not (tmp_path / "a.nc").exists() and not (tmp_path / "b.nc").exists()
+
+
 def test_evolve_reports_bad_input(tmp_path, capsys):
     bad = tmp_path / "bad.nc"
     xr.Dataset({"usurf": (("y", "x"), np.full((5, 5), np.nan))},

@@ -366,3 +366,41 @@ def test_energy_training_lowers_the_energy_and_publishes(store, tmp_path):
     manifest = read_manifest(publish(tmp_path / "run", tmp_path / "library"))
     assert manifest["igm_export"] is None and "levels" in manifest["igm_export_note"]
     assert [e["name"] for e in manifest["outputs"]][:2] == ["ubar", "vbar"]
+    check_fine_tuning(tmp_path / "run", store)
+    check_fine_tuning(tmp_path / "library" / manifest["instructor"]["name"] / "v001", store)
+
+
+def check_fine_tuning(emulator, store):
+    """``retrain_every``: the emulator takes its energy steps on the state it is asked about
+    (every call with K = 1, calls 1, 3, 5 with K = 2), they lower that state's energy, and the
+    prediction after them is not the one before."""
+    from emulator.model import load_flow_model
+    from evaluation.score import store_state
+    from glacier.dataset import open_store
+
+    state = store_state(open_store(store), 0)
+    plain = load_flow_model(emulator).velocity(state)
+    tuned = load_flow_model(emulator, retrain_every=1, retrain_rate=1e-3)
+    for _ in range(6):
+        vel = tuned.velocity(state)
+    energies = tuned.finetuning.energies
+    assert tuned.finetuning.steps == 6 and energies[-1] < energies[0]
+    assert vel.attrs["solver_report"]["retrain_steps"] == 6
+    assert not np.allclose(vel.ubar.values, plain.ubar.values)
+    every_other = load_flow_model(emulator, retrain_every=2)
+    for _ in range(5):
+        every_other.velocity(state)
+    assert every_other.finetuning.steps == 3
+
+
+def test_fine_tuning_needs_an_energy_emulator(reference_run):
+    """A data-trained emulator refuses ``retrain_every`` with an error naming its loss; K < 1
+    is refused too."""
+    from emulator.finetune import EnergyFineTuning
+    from emulator.model import load_flow_model
+
+    out, _ = reference_run
+    with pytest.raises(InputError, match="trained on the energy .* loss 'mse'"):
+        load_flow_model(out, retrain_every=10)
+    with pytest.raises(InputError, match="retrain_every must be >= 1"):
+        EnergyFineTuning(None, [], 2, 0)
