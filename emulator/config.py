@@ -39,7 +39,12 @@ class TrainConfig:
     loss: ``mse`` or ``mae`` over ice cells (thk > ice_threshold, m), in m a-1, or
     ``relative_l1`` (1 - fidelity per sample), weighted per output by ``field_weights``; or
     ``energy``: the first-order energy of emulator/energy.py of velocities the network predicts
-    on ``levels`` levels, with no velocity data (the saved model gives the six fields). patch_size: square patches (cells) or None for whole glaciers.
+    on ``levels`` levels, with no velocity data (the saved model gives the six fields);
+    ``init`` then names an emulator with level outputs (energy-trained or ``level_head``).
+    ``level_head``: with a data loss, the network predicts the velocity on ``levels`` levels
+    too and the six fields are derived from them (emulator/layers.py LevelVelocities), so that
+    it can be fine-tuned on the energy later. patch_size: square patches (cells) or None for
+    whole glaciers.
     learning rate: Adam with a cosine decay from ``learning_rate`` to
     ``learning_rate * min_lr_fraction`` over all epochs (``lr_schedule: constant`` to keep it).
     Early stopping on the validation loss after ``patience`` epochs without improvement.
@@ -56,6 +61,7 @@ class TrainConfig:
     symmetrize: bool = _default("symmetrize")
     init: str | None = _default("init")
     levels: int = _default("levels")
+    level_head: bool = _default("level_head")
     loss: str = _default("loss")
     field_weights: dict = _default("field_weights")
     ice_threshold: float = _default("ice_threshold")
@@ -83,12 +89,14 @@ class TrainConfig:
                              f"'{self.loss}'")
         if self.loss == "energy":
             needed = set(FLOW_FIELDS) - set(self.inputs)
-            if needed or list(self.outputs) != list(VELOCITY_FIELDS) or self.init:
+            if needed:
                 raise InputError(f"loss 'energy' needs the inputs {list(FLOW_FIELDS)} (missing "
-                                 f"{sorted(needed)}), the six velocity outputs "
-                                 f"{list(VELOCITY_FIELDS)} and no init")
-            if int(self.levels) < 2:
-                raise InputError(f"levels must be >= 2, got {self.levels}")
+                                 f"{sorted(needed)})")
+        if self.level_velocities and list(self.outputs) != list(VELOCITY_FIELDS):
+            raise InputError(f"loss 'energy' and level_head need the six velocity outputs "
+                             f"{list(VELOCITY_FIELDS)}, got {list(self.outputs)}")
+        if self.level_velocities and int(self.levels) < 2:
+            raise InputError(f"levels must be >= 2, got {self.levels}")
         if self.scaling not in ("data", "physical"):
             raise InputError(f"scaling must be 'data' or 'physical', got '{self.scaling}'")
         needed = set(SIA_FIELDS) - set(self.inputs)
@@ -108,6 +116,12 @@ class TrainConfig:
             raise InputError(f"patch_size must be >= 4 cells or null, got {self.patch_size}")
         if self.learning_rate <= 0 or not 0 < self.min_lr_fraction <= 1:
             raise InputError("learning_rate must be > 0 and min_lr_fraction in (0, 1]")
+
+    @property
+    def level_velocities(self) -> bool:
+        """The network predicts the velocity on ``levels`` levels (energy loss or
+        ``level_head``)."""
+        return self.loss == "energy" or bool(self.level_head)
 
     def weights(self) -> list[float]:
         """Loss weight of each output, in output order."""

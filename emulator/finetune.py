@@ -1,4 +1,5 @@
-"""Fine-tuning on the target during a run: an energy-trained emulator takes one optimiser step
+"""Fine-tuning on the target during a run: an emulator with level outputs (energy-trained, or
+data-trained with ``level_head``) takes one optimiser step
 on the first-order energy (emulator/energy.py) of the glacier it is being asked about, every
 ``every`` velocity calls, before it predicts (IGM's retraining: Adam at 2e-5 every 10 time
 steps). No solver and no data: the geometry of the current state is the whole training set.
@@ -21,12 +22,14 @@ RETRAIN_RATE = 2e-5
 
 
 def energy_levels(manifest: dict, source: str) -> int:
-    """The level count of an energy-trained emulator's manifest; InputError for any other."""
+    """The level count of an emulator whose network predicts level velocities (trained on the
+    energy, or on data with ``level_head``); InputError for any other."""
     config = manifest.get("training", {}).get("config", {})
-    if config.get("loss") != "energy":
+    if config.get("loss") != "energy" and not config.get("level_head"):
         raise InputError(f"emulator {source}: fine-tuning on the target needs an emulator "
-                         f"trained on the energy (loss: energy); it was trained with loss "
-                         f"'{config.get('loss')}'")
+                         f"that predicts level velocities (trained on the energy, or with "
+                         f"level_head); it was trained with loss '{config.get('loss')}' and "
+                         f"no level head")
     return int(config["levels"])
 
 

@@ -4,7 +4,7 @@
 ``model.keras``), a training output directory (``training.json`` + ``model.keras``) or a
 ``.keras`` file next to either. ``load_flow_model`` is the flow model ``emulator`` (its entry
 point in pyproject.toml; option ``path``, or ``instructor`` and ``library`` for the newest
-published emulator of an instructor). With ``retrain_every`` K an energy-trained emulator
+published emulator of an instructor). With ``retrain_every`` K an emulator with level outputs
 fine-tunes itself on each K-th state it is asked about (``finetune.EnergyFineTuning``).
 """
 
@@ -81,7 +81,7 @@ class EmulatorFlowModel:
     """A trained emulator as a FlowModel; checks the state against the manifest's validity
     (grid spacing within ``dx_tolerance`` of a trained one, A and c under ice within the
     trained ranges): an InputError, or a warning if the manifest says ``out_of_range: warn``.
-    ``retrain_every`` K (energy-trained emulators only): one fine-tuning step at rate
+    ``retrain_every`` K (emulators with level outputs only): one fine-tuning step at rate
     ``retrain_rate`` on every K-th state, before predicting it."""
 
     def __init__(self, keras_model, manifest: dict, source: str = "",

@@ -134,13 +134,14 @@ def initial_model(config: TrainConfig):
     outputs, to be trained further: its architecture and field scales are kept, those of the
     config are not used."""
     from emulator.model import resolve
-    from emulator.zoo import field_scaling, load_model, trainable_core
+    from emulator.zoo import field_scaling, level_names, load_model, trainable_core
     model_file, _ = resolve(config.init)
     model = trainable_core(load_model(model_file, compile=False))
     inputs, outputs = (list(d) for d in field_scaling(model))
-    if inputs != list(config.inputs) or outputs != list(config.outputs):
+    wanted = level_names(config.levels) if config.level_velocities else list(config.outputs)
+    if inputs != list(config.inputs) or outputs != wanted:
         raise InputError(f"the initial model '{config.init}' maps {inputs} to {outputs}, the "
-                         f"config {list(config.inputs)} to {list(config.outputs)}")
+                         f"config {list(config.inputs)} to {wanted}")
     return model
 
 
@@ -158,7 +159,9 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
     import keras
     from emulator.batches import make_batches
     from emulator.checkpoint import EpochSetter, ResumableCheckpoint, read_state
-    from emulator.zoo import build_model, field_scaling, load_model, symmetrized
+    from emulator.energy import level_heights
+    from emulator.zoo import (build_model, field_scaling, level_names, load_model, symmetrized,
+                              with_velocity_fields)
 
     config = config if isinstance(config, TrainConfig) else load_config(config)
     out = Path(out_dir)
@@ -197,23 +200,22 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
     in_scales = field_scales(data, config.inputs, config.scales, config.scaling)
     out_scales = field_scales(data, config.outputs, config.scales, config.scaling)
     dx = _single_spacing(data) if energy else None
-    if state is None and energy:
-        from emulator.zoo import level_names
-        levels = level_names(config.levels)
-        model = build_model(config.architecture, config.inputs, levels, in_scales,
-                            [max(out_scales)] * len(levels), config.model,
-                            sia_input=config.sia_input)
+    zeta = level_heights(config.levels)
+    if state is None:
+        if config.init:
+            model = initial_model(config)
+            in_scales, out_scales = (list(d.values()) for d in field_scaling(model))
+        elif config.level_velocities:
+            levels = level_names(config.levels)
+            model = build_model(config.architecture, config.inputs, levels, in_scales,
+                                [max(out_scales)] * len(levels), config.model,
+                                sia_input=config.sia_input)
+        else:
+            model = build_model(config.architecture, config.inputs, config.outputs, in_scales,
+                                out_scales, config.model, sia_input=config.sia_input)
+        if config.level_head and not energy:
+            model = with_velocity_fields(model, zeta)
         compile_model(model, config, len(train_data), dx)
-        initial_epoch = 0
-    elif state is None and config.init:
-        model = initial_model(config)
-        in_scales, out_scales = (list(d.values()) for d in field_scaling(model))
-        compile_model(model, config, len(train_data))
-        initial_epoch = 0
-    elif state is None:
-        model = build_model(config.architecture, config.inputs, config.outputs, in_scales,
-                            out_scales, config.model, sia_input=config.sia_input)
-        compile_model(model, config, len(train_data))
         initial_epoch = 0
     else:
         model = load_model(ckpt_dir / state["checkpoint"])
@@ -232,9 +234,8 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
     state = checkpoint.state
     best = load_model(ckpt_dir / "best.keras", compile=False)
     if energy:
-        from emulator.energy import level_heights
-        from emulator.zoo import with_velocity_fields
-        best = with_velocity_fields(best, level_heights(config.levels))
+        best = with_velocity_fields(best, zeta)
+    if config.level_velocities:
         out_scales = [max(out_scales)] * len(config.outputs)
     if config.symmetrize:
         best = symmetrized(best, config.inputs, config.outputs)

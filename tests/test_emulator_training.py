@@ -370,6 +370,32 @@ def test_energy_training_lowers_the_energy_and_publishes(store, tmp_path):
     check_fine_tuning(tmp_path / "library" / manifest["instructor"]["name"] / "v001", store)
 
 
+def test_data_then_energy_through_a_level_head(store, tmp_path):
+    """The data + energy route: a data-trained network with ``level_head`` predicts level
+    velocities and derives the six fields from them, so an energy training can start from it
+    (``init``, with the same levels) and lower its energy, and it fine-tunes on a target."""
+    from emulator.train import train
+    from emulator.zoo import load_model, trainable_core
+
+    data_config = {**FAST, "loss": "relative_l1", "level_head": True, "levels": 4,
+                   "model": {"layers": 4, "filters": 16}, "scaling": "physical"}
+    data_run = train(store, data_config, tmp_path / "data", verbose=0)
+    assert np.isfinite(data_run["val_scores"]["fidelity_velbar"])
+    core = trainable_core(load_model(tmp_path / "data" / "model.keras", compile=False))
+    assert core.output.shape[-1] == 8
+    check_fine_tuning(tmp_path / "data", store)
+
+    energy_config = {**FAST, "epochs": 3, "loss": "energy", "levels": 4, "learning_rate": 1e-3,
+                     "init": str(tmp_path / "data"), "scaling": "physical"}
+    history = train(store, energy_config, tmp_path / "energy", verbose=0)["history"]
+    assert history[-1]["loss"] < history[0]["loss"]
+    with pytest.raises(InputError, match="maps .* to .*u0"):
+        train(store, {**energy_config, "levels": 6}, tmp_path / "other", verbose=0)
+    with pytest.raises(InputError, match="level_head need the six velocity outputs"):
+        train(store, {**data_config, "outputs": ["ubar", "vbar"]}, tmp_path / "other",
+              verbose=0)
+
+
 def check_fine_tuning(emulator, store):
     """``retrain_every``: the emulator takes its energy steps on the state it is asked about
     (every call with K = 1, calls 1, 3, 5 with K = 2), they lower that state's energy, and the
@@ -400,7 +426,7 @@ def test_fine_tuning_needs_an_energy_emulator(reference_run):
     from emulator.model import load_flow_model
 
     out, _ = reference_run
-    with pytest.raises(InputError, match="trained on the energy .* loss 'mse'"):
+    with pytest.raises(InputError, match="predicts level velocities .* loss .mse."):
         load_flow_model(out, retrain_every=10)
     with pytest.raises(InputError, match="retrain_every must be >= 1"):
         EnergyFineTuning(None, [], 2, 0)
