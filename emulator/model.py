@@ -82,10 +82,16 @@ class EmulatorFlowModel:
     (grid spacing within ``dx_tolerance`` of a trained one, A and c under ice within the
     trained ranges): an InputError, or a warning if the manifest says ``out_of_range: warn``.
     ``retrain_every`` K (emulators with level outputs only): one fine-tuning step at rate
-    ``retrain_rate`` on every K-th state, before predicting it."""
+    ``retrain_rate`` on every K-th state, before predicting it. ``out_of_range`` (error |
+    warn) overrides the manifest's choice."""
 
     def __init__(self, keras_model, manifest: dict, source: str = "",
-                 retrain_every: int | None = None, retrain_rate: float = RETRAIN_RATE):
+                 retrain_every: int | None = None, retrain_rate: float = RETRAIN_RATE,
+                 out_of_range: str | None = None):
+        if out_of_range is not None:
+            if out_of_range not in ("error", "warn"):
+                raise InputError(f"out_of_range must be 'error' or 'warn', got '{out_of_range}'")
+            manifest = {**manifest, "out_of_range": out_of_range}
         self.keras_model = keras_model
         self.manifest = manifest
         self.inputs = [e["name"] for e in manifest["inputs"]]
@@ -165,12 +171,14 @@ class EmulatorFlowModel:
 
 
 def load_flow_model(path=None, instructor: str | None = None, library=None,
-                    retrain_every: int | None = None, retrain_rate: float = RETRAIN_RATE
-                    ) -> EmulatorFlowModel:
+                    retrain_every: int | None = None, retrain_rate: float = RETRAIN_RATE,
+                    out_of_range: str | None = None) -> EmulatorFlowModel:
     """The emulator at ``path``, or the newest one of ``instructor`` in ``library`` (default:
-    ``default_library()``); ``retrain_every``, ``retrain_rate``: see ``EmulatorFlowModel``."""
+    ``default_library()``); ``retrain_every``, ``retrain_rate``, ``out_of_range``: see
+    ``EmulatorFlowModel``."""
     if path is None:
         if instructor is None:
             raise InputError("the emulator flow model needs a 'path' or an 'instructor'")
         path = latest_bundle(library if library is not None else default_library(), instructor)
-    return EmulatorFlowModel.load(path, retrain_every=retrain_every, retrain_rate=retrain_rate)
+    return EmulatorFlowModel.load(path, retrain_every=retrain_every, retrain_rate=retrain_rate,
+                                  out_of_range=out_of_range)

@@ -11,6 +11,7 @@ pytest.importorskip("keras")
 
 from emulator.manifest import read_manifest  # noqa: E402
 from emulator.model import COMPANION_LIBRARY, default_library, latest_bundle  # noqa: E402
+from glacier.fields import make_state  # noqa: E402
 from glacier.flow import flow_model_from_spec  # noqa: E402
 from glacier.geometry import topography_window  # noqa: E402
 
@@ -81,6 +82,27 @@ def test_companion_emulator_runs_on_a_100_m_glacier(instructor, elsewhere):
     np.testing.assert_allclose(np.asarray(h5(x / in_scale)) * out_scale, ours,
                                rtol=1e-5, atol=1e-5 * np.abs(ours).max())
     assert json.loads((bundle / "manifest.json").read_text())["model_file"] == "model.keras"
+
+
+def test_out_of_range_is_refused_unless_told_to_warn(elsewhere):
+    """A state whose c lies above the trained range is refused, naming the field and both
+    ranges; ``out_of_range=warn`` (a flow-model option) predicts it with a warning."""
+    from glacier.errors import InputError
+
+    model = flow_model_from_spec("emulator:hybrid")
+    valid = model.manifest["valid"]
+    x = 100.0 * np.arange(16)
+    thk = np.full((16, 16), 50.0)
+    topg = np.add.outer(-20.0 * np.arange(16), np.zeros(16)) + 2500.0
+    state = make_state(x, x, thk=thk, topg=topg, usurf=topg + thk,
+                       arrhenius=np.full((16, 16), np.sqrt(np.prod(valid["arrhenius"]))),
+                       slidingco=np.full((16, 16), 2.0 * valid["slidingco"][1]))
+    with pytest.raises(InputError, match="'slidingco' under ice .* outside the trained range"):
+        model.velocity(state)
+    lenient = flow_model_from_spec(f"emulator:path={latest_bundle(default_library(), 'hybrid')}"
+                                   ":out_of_range=warn")
+    with pytest.warns(UserWarning, match="outside the trained range"):
+        assert np.isfinite(lenient.velocity(state).ubar.values).all()
 
 
 INFERENCE_ONLY = """
