@@ -22,6 +22,13 @@ def _default(key: str):
     return field(default_factory=lambda: defaults("training")[key])
 
 
+def predicts_levels(config: dict) -> bool:
+    """Whether a training config (a ``TrainConfig.to_dict()``, as manifests and training
+    summaries store it) makes the network predict the velocity on ``levels`` levels: an energy
+    loss, or ``level_head``."""
+    return config.get("loss") == "energy" or bool(config.get("level_head"))
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run.
@@ -121,7 +128,7 @@ class TrainConfig:
     def level_velocities(self) -> bool:
         """The network predicts the velocity on ``levels`` levels (energy loss or
         ``level_head``)."""
-        return self.loss == "energy" or bool(self.level_head)
+        return predicts_levels({"loss": self.loss, "level_head": self.level_head})
 
     def weights(self) -> list[float]:
         """Loss weight of each output, in output order."""

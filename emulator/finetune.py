@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from glacier.errors import InputError
+from emulator.config import predicts_levels
 
 RETRAIN_RATE = 2e-5
 """Adam learning rate of the fine-tuning steps (IGM's default for retraining in a run)."""
@@ -25,7 +26,7 @@ def energy_levels(manifest: dict, source: str) -> int:
     """The level count of an emulator whose network predicts level velocities (trained on the
     energy, or on data with ``level_head``); InputError for any other."""
     config = manifest.get("training", {}).get("config", {})
-    if config.get("loss") != "energy" and not config.get("level_head"):
+    if not predicts_levels(config):
         raise InputError(f"emulator {source}: fine-tuning on the target needs an emulator "
                          f"that predicts level velocities (trained on the energy, or with "
                          f"level_head); it was trained with loss '{config.get('loss')}' and "
