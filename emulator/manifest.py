@@ -17,6 +17,9 @@ REQUIRED = {
     "code_version": str, "created": str, "model_file": str,
 }
 REQUIRED_VALID = ("dx_m", "dx_tolerance", "arrhenius", "slidingco")
+OUT_OF_RANGE = ("error", "warn")
+"""What an emulator does with a state outside its valid ranges: refuse it, or warn and
+predict."""
 
 
 def validate_manifest(manifest: dict, where: str = "manifest") -> dict:
@@ -41,7 +44,7 @@ def validate_manifest(manifest: dict, where: str = "manifest") -> dict:
             if not {"name", "units", "scale"} <= set(entry):
                 raise InputError(f"{where}: every entry of '{io}' needs name, units and scale; "
                                  f"got {entry}")
-    if manifest["out_of_range"] not in ("error", "warn"):
+    if manifest["out_of_range"] not in OUT_OF_RANGE:
         raise InputError(f"{where}: out_of_range must be 'error' or 'warn'")
     return manifest
 

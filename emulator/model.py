@@ -22,7 +22,7 @@ from glacier.fields import grid_spacing, surface_slopes
 from glacier.flow import velocity_dataset
 from glacier.validation import validate_state
 from emulator.finetune import RETRAIN_RATE, EnergyFineTuning, energy_levels
-from emulator.manifest import GRID_SPACING, MANIFEST, read_manifest
+from emulator.manifest import GRID_SPACING, MANIFEST, OUT_OF_RANGE, read_manifest
 
 log = logging.getLogger("icebench")
 
@@ -89,7 +89,7 @@ class EmulatorFlowModel:
                  retrain_every: int | None = None, retrain_rate: float = RETRAIN_RATE,
                  out_of_range: str | None = None):
         if out_of_range is not None:
-            if out_of_range not in ("error", "warn"):
+            if out_of_range not in OUT_OF_RANGE:
                 raise InputError(f"out_of_range must be 'error' or 'warn', got '{out_of_range}'")
             manifest = {**manifest, "out_of_range": out_of_range}
         self.keras_model = keras_model
