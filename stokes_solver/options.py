@@ -92,17 +92,19 @@ MUMPS_LDLT = {
     "mat_type": "aij",
     "pc_type": "cholesky",
     "pc_factor_mat_solver_type": "mumps",
-    "mat_mumps_icntl_7": 3,
+    "mat_mumps_icntl_7": 4,
     "mat_mumps_icntl_14": 200,
 }
 """MUMPS LDL^T (symmetric indefinite, 2x2 pivots) of the whole saddle-point Jacobian. Both the
 Newton and the Picard Jacobians are second derivatives of the action, and Dirichlet conditions
 are imposed on rows and columns alike, so they are symmetric: LDL^T stores only one triangle
-and costs about half the flops of LU. SCOTCH ordering (ICNTL(7) = 3; the Debian MUMPS has no
-METIS) needs 37 % fewer flops than PORD on the 16x16x3 ISMIP-HOM Jacobian (3.2e10 vs 5.1e10
-for LU). 200 % extra workspace for delayed pivots. Block low-rank compression (ICNTL(35),
-CNTL(7) = 1e-4) factors ~25 % faster but leaves GMRES unable to solve the first Picard system
-of the grown 200 m Aletsch window, so it is off."""
+and costs about half the flops of LU. PORD ordering (ICNTL(7) = 4): on the steep 3026-cell
+glacier of ``evaluation/bench_instructors.py`` (319k DOFs, sliding, 2 ranks) the same 12 Newton
+steps took 57-62 s against 75-80 s with SCOTCH (ICNTL(7) = 3), 65 s with AMF and 68 s with QAMD;
+on a 1057-cell snapshot of the library data (107k DOFs, 1 rank) 36.9 s against 40.4-43.3 s
+(docs/stokes.md). The Debian MUMPS has no METIS. 200 % extra workspace for delayed pivots. Block
+low-rank compression (ICNTL(35), CNTL(7) = 1e-4) factors ~25 % faster but leaves GMRES unable to
+solve the first Picard system of the grown 200 m Aletsch window, so it is off."""
 
 DIRECT = {
     **MUMPS_LDLT,
