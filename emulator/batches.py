@@ -8,7 +8,7 @@ import xarray as xr
 from glacier.dataset import open_store
 from glacier.errors import InputError
 from emulator.augment import allowed_transforms, transform
-from emulator.data import read_samples, split_indices
+from emulator.data import read_samples, run_subset, split_indices
 
 
 IN_MEMORY_MB = 2048.0
@@ -118,12 +118,15 @@ class GlacierBatches(keras.utils.PyDataset):
 def make_batches(store, split: str, inputs: list[str], outputs: list[str], batch_size: int,
                  patch_size: int | None = None, augment: bool = False, shuffle: bool = False,
                  seed: int = 0, ice_threshold: float = 1.0, targets: str = "velocities",
-                 **kwargs):
+                 runs_fraction: float = 1.0, **kwargs):
     """A ``GlacierBatches`` PyDataset (see there) over one split of ``store`` (a path or
-    an opened store). ``kwargs`` go to PyDataset (workers, use_multiprocessing)."""
+    an opened store), or over the samples of a share ``runs_fraction`` of its runs
+    (``emulator.data.run_subset``, drawn by ``seed``). ``kwargs`` go to PyDataset (workers,
+    use_multiprocessing)."""
     data = store if isinstance(store, xr.Dataset) else open_store(store)
     idx = split_indices(data, split)
     if len(idx) == 0:
         raise InputError(f"the {split} split of the store is empty")
+    idx = run_subset(data, idx, runs_fraction, seed)
     return GlacierBatches(data, idx, inputs, outputs, batch_size, patch_size, augment,
                           shuffle, seed, ice_threshold, targets, **kwargs)

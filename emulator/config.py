@@ -55,6 +55,8 @@ class TrainConfig:
     learning rate: Adam with a cosine decay from ``learning_rate`` to
     ``learning_rate * min_lr_fraction`` over all epochs (``lr_schedule: constant`` to keep it).
     Early stopping on the validation loss after ``patience`` epochs without improvement.
+    ``train_fraction``: the share of the training runs used (whole runs, drawn by the seed;
+    emulator/data.py run_subset), for fidelity-vs-data-size curves.
     mlflow: log the run to ``tracking_uri`` (one experiment per instructor).
     """
 
@@ -80,6 +82,7 @@ class TrainConfig:
     lr_schedule: str = _default("lr_schedule")
     min_lr_fraction: float = _default("min_lr_fraction")
     patience: int = _default("patience")
+    train_fraction: float = _default("train_fraction")
     seed: int = _default("seed")
     deterministic: bool = _default("deterministic")
     workers: int = _default("workers")
@@ -121,6 +124,8 @@ class TrainConfig:
                 raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.patch_size is not None and int(self.patch_size) < 4:
             raise InputError(f"patch_size must be >= 4 cells or null, got {self.patch_size}")
+        if not 0 < float(self.train_fraction) <= 1:
+            raise InputError(f"train_fraction must be in (0, 1], got {self.train_fraction}")
         if self.learning_rate <= 0 or not 0 < self.min_lr_fraction <= 1:
             raise InputError("learning_rate must be > 0 and min_lr_fraction in (0, 1]")
 

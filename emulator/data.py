@@ -24,6 +24,24 @@ def split_indices(data: xr.Dataset, split: str) -> np.ndarray:
     return np.nonzero(split_labels(data) == split)[0]
 
 
+def run_subset(data: xr.Dataset, idx: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """The samples of ``idx`` that belong to a share ``fraction`` (0 < f <= 1) of its runs
+    (a run: one domain, climate and parameter sample), at least one run, drawn by ``seed``;
+    in store order. For curves of fidelity against the amount of data: a run, not a
+    snapshot, is what the generation adds."""
+    if not 0 < fraction <= 1:
+        raise InputError(f"the fraction of runs must be in (0, 1], got {fraction}")
+    if fraction == 1:
+        return idx
+    keys = np.array([f"{d}/{c}/{p}" for d, c, p in zip(data.domain.values[idx],
+                                                      data.climate.values[idx],
+                                                      data.param_sample.values[idx])])
+    runs = np.unique(keys)
+    count = max(1, int(round(fraction * len(runs))))
+    kept = np.random.default_rng(seed).choice(runs, size=count, replace=False)
+    return idx[np.isin(keys, kept)]
+
+
 def split_labels(data: xr.Dataset) -> np.ndarray:
     """The ``split`` coordinate as plain Python strings (the store may hold any string dtype)."""
     return np.array([str(v) for v in data.split.values], dtype=object)

@@ -193,7 +193,7 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
     train_data = make_batches(data, "train", config.inputs, config.outputs, config.batch_size,
                               config.patch_size, config.augment, shuffle=True, seed=config.seed,
                               ice_threshold=config.ice_threshold, workers=config.workers,
-                              targets=targets)
+                              targets=targets, runs_fraction=config.train_fraction)
     val_data = make_batches(data, "val", config.inputs, config.outputs, config.batch_size,
                             ice_threshold=config.ice_threshold, workers=config.workers,
                             targets=targets)
@@ -253,6 +253,7 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
         "dataset": {k: data.attrs.get(k) for k in ("config_hash", "seed", "code_version",
                                                    "format_version")},
         "samples": {s: int((split_labels(data) == s).sum()) for s in ("train", "val", "test")},
+        "train_samples_used": len(train_data.indices),
         "grid": [int(data.sizes["y"]), int(data.sizes["x"])],
         "config": config.to_dict(),
         "parameters": int(best.count_params()),

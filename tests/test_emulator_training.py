@@ -74,6 +74,34 @@ def test_loader_shapes_mask_and_chunked_shuffle(store, monkeypatch):
     assert np.count_nonzero(np.diff(chunks)) == len(np.unique(chunks)) - 1  # chunk by chunk
 
 
+def test_a_share_of_the_training_runs(store):
+    from emulator.batches import make_batches
+    from emulator.config import TrainConfig
+    from emulator.data import run_subset, split_indices
+    from glacier.dataset import open_store
+
+    data = open_store(store)
+    idx = split_indices(data, "train")
+    run = np.array([f"{d}/{c}/{p}" for d, c, p in zip(data.domain.values, data.climate.values,
+                                                      data.param_sample.values)])
+    runs = np.unique(run[idx])
+    assert len(runs) >= 2
+    half = run_subset(data, idx, 0.5, seed=3)
+    kept = np.unique(run[half])
+    assert len(kept) == max(1, round(0.5 * len(runs)))
+    for key in kept:                                                  # whole runs only
+        np.testing.assert_array_equal(half[run[half] == key], idx[run[idx] == key])
+    np.testing.assert_array_equal(half, run_subset(data, idx, 0.5, seed=3))
+    assert len(np.unique(run[run_subset(data, idx, 1e-6, seed=3)])) == 1   # at least one run
+    np.testing.assert_array_equal(run_subset(data, idx, 1.0, seed=3), idx)
+    batches = make_batches(data, "train", ["thk"], ["ubar"], 4, runs_fraction=0.5, seed=3)
+    np.testing.assert_array_equal(batches.indices, half)
+    with pytest.raises(InputError, match="fraction"):
+        run_subset(data, idx, 0.0, seed=3)
+    with pytest.raises(InputError, match="train_fraction"):
+        TrainConfig(train_fraction=1.5)
+
+
 @pytest.mark.slow
 def test_tiny_training_lowers_the_loss(store, tmp_path):
     from emulator.train import train
