@@ -85,14 +85,21 @@ def _option_value(text: str):
         return text
 
 
+def spec_model_name(spec: str) -> str:
+    """The registry name of the flow model that ``flow_model_from_spec(spec)`` builds
+    (``emulator`` for the path of an emulator)."""
+    return "emulator" if Path(spec).exists() else spec.partition(":")[0]
+
+
 def flow_model_from_spec(spec: str, **extra) -> FlowModel:
     """A flow model from ``name``, ``name:key=value[:key=value...]`` (values read as JSON, else
     text, e.g. ``sia:sliding=true``, ``stokes:layers=4:solver=direct``) or the path of an
     emulator (a bundle folder or a ``.keras`` file), or ``emulator:<instructor>`` for the newest
     published emulator of that instructor; ``extra`` options are added."""
+    name = spec_model_name(spec)
     if Path(spec).exists():
-        return get_flow_model("emulator", path=spec, **extra)
-    name, _, opts = spec.partition(":")
+        return get_flow_model(name, path=spec, **extra)
+    opts = spec.partition(":")[2]
     if name == "emulator" and opts and "=" not in opts:
         # emulator:<instructor>: the newest published emulator of that instructor in library/
         return get_flow_model("emulator", instructor=opts, **extra)

@@ -35,7 +35,7 @@ def cmd_info(args) -> int:
 
 def cmd_evolve(args) -> int:
     from glacier.evolve import EvolveSettings, evolve, evolve_in_chunks
-    from glacier.flow import flow_model_from_spec
+    from glacier.flow import flow_model_from_spec, spec_model_name
     from glacier.io import read_state, write_dataset
     from glacier.smb import ElaSmb
 
@@ -52,8 +52,7 @@ def cmd_evolve(args) -> int:
                          f"'{args.output}'")
     finetuning = {}
     if args.retrain_every is not None:
-        name = args.model.partition(":")[0]
-        if not (Path(args.model).exists() or name == "emulator"):
+        if spec_model_name(args.model) != "emulator":
             raise InputError(f"--retrain-every fine-tunes an emulator; '{args.model}' is not one")
         if args.chunk_years is not None:
             raise InputError("--retrain-every cannot be resumed in chunks (the fine-tuned "
