@@ -83,10 +83,12 @@ def field_scales(data: xr.Dataset, fields: list[str], overrides: dict | None = N
     return scales
 
 
-def trained_ranges(data: xr.Dataset, ice_threshold: float = 1.0) -> dict:
-    """What the train split covers: grid spacings (m) and the ranges of ``arrhenius``
-    (MPa-3 a-1) and ``slidingco`` (MPa a1/3 m-1/3) over ice-covered cells."""
-    idx = split_indices(data, "train")
+def trained_ranges(data: xr.Dataset, ice_threshold: float = 1.0,
+                   idx: np.ndarray | None = None) -> dict:
+    """What the training samples ``idx`` (default: the train split) cover: grid spacings (m)
+    and the ranges of ``arrhenius`` (MPa-3 a-1) and ``slidingco`` (MPa a1/3 m-1/3) over
+    ice-covered cells."""
+    idx = split_indices(data, "train") if idx is None else idx
     train = data[["thk", "arrhenius", "slidingco"]].isel(sample=idx)
     ice = train.thk > ice_threshold
     ranges = {"dx_m": sorted({round(float(v), 6) for v in data.dx.values[idx]})}

@@ -77,7 +77,7 @@ def test_loader_shapes_mask_and_chunked_shuffle(store, monkeypatch):
 def test_a_share_of_the_training_runs(store):
     from emulator.batches import make_batches
     from emulator.config import TrainConfig
-    from emulator.data import run_subset, split_indices
+    from emulator.data import run_subset, split_indices, trained_ranges
     from glacier.dataset import open_store
 
     data = open_store(store)
@@ -96,6 +96,10 @@ def test_a_share_of_the_training_runs(store):
     np.testing.assert_array_equal(run_subset(data, idx, 1.0, seed=3), idx)
     batches = make_batches(data, "train", ["thk"], ["ubar"], 4, runs_fraction=0.5, seed=3)
     np.testing.assert_array_equal(batches.indices, half)
+    sub = data.isel(sample=half)
+    ice_a = sub.arrhenius.values[sub.thk.values > 1.0]
+    assert trained_ranges(data, 1.0, half)["arrhenius"] == pytest.approx(
+        [ice_a.min(), ice_a.max()])                                    # what was used
     with pytest.raises(InputError, match="fraction"):
         run_subset(data, idx, 0.0, seed=3)
     with pytest.raises(InputError, match="train_fraction"):
