@@ -6,6 +6,7 @@
 point in pyproject.toml; option ``path``, or ``instructor`` and ``library`` for the newest
 published emulator of an instructor). With ``retrain_every`` K an emulator with level outputs
 fine-tunes itself on each K-th state it is asked about (``finetune.EnergyFineTuning``).
+``prepare(state)`` gives time loops the array fast path of ``emulator.step``.
 """
 
 import logging
@@ -19,10 +20,11 @@ import xarray as xr
 
 from glacier.errors import InputError
 from glacier.fields import grid_spacing, surface_slopes
-from glacier.flow import velocity_dataset
+from glacier.flow import StepFunction, velocity_dataset
 from glacier.validation import validate_state
 from emulator.finetune import RETRAIN_RATE, EnergyFineTuning, energy_levels
 from emulator.manifest import GRID_SPACING, MANIFEST, OUT_OF_RANGE, read_manifest
+from emulator.step import MOVING, step_function
 
 log = logging.getLogger("icebench")
 
@@ -147,6 +149,20 @@ class EmulatorFlowModel:
             raise InputError(f"the state lacks field(s) {missing} that the emulator needs")
         channels = [derived[f] if f in derived else state[f].values for f in self.inputs]
         return np.stack(channels, axis=-1)[None].astype(np.float32)
+
+    def prepare(self, state: xr.Dataset) -> StepFunction | None:
+        """The fast path for a time loop on ``state``'s grid and fixed fields (``emulator.step``):
+        the state validated and checked against the manifest once, then a function
+        ``thk -> {field: array}`` that skips both; its caller checks the thickness it passes. None for an emulator that fine-tunes itself (it needs the host input)."""
+        if self.finetuning is not None:
+            return None
+        state = validate_state(state, required=("thk", "usurf", "topg", "arrhenius", "slidingco"))
+        self.check(state)
+        missing = [f for f in self.inputs if f not in MOVING + (GRID_SPACING,) and f not in state]
+        if missing:
+            raise InputError(f"the state lacks field(s) {missing} that the emulator needs")
+        return step_function(self.keras_model, self.inputs, self.outputs, state,
+                             float(self.manifest["ice_threshold_m"]))
 
     def velocity(self, state: xr.Dataset, guess: xr.Dataset | None = None) -> xr.Dataset:
         """Velocities (m a-1) of a validated state on any grid, zero where thk <= the manifest's

@@ -8,10 +8,8 @@ with every row.
 """
 
 import copy
-import logging
 import os
 import time
-import warnings
 
 import xarray as xr
 
@@ -22,7 +20,7 @@ from glacier.provenance import machine_info
 from evaluation.efficiency import (device_sgemm_rate, emulator_efficiency, keras_device,
                                    keras_model_of, sgemm_rate)
 from evaluation.resample import resample
-from evaluation.timing import time_call
+from evaluation.timing import quietly, time_call
 
 
 def timing_model(model: FlowModel) -> FlowModel:
@@ -35,23 +33,6 @@ def timing_model(model: FlowModel) -> FlowModel:
     relaxed = copy.copy(model)
     relaxed.manifest = {**manifest, "out_of_range": "warn"}
     return relaxed
-
-
-def _velocity_call(model: FlowModel, state: xr.Dataset):
-    """A call of ``model.velocity(state)`` with the out-of-range warnings of a ``timing_model``
-    silenced (both the Python warning and the log line: they would repeat at every call)."""
-    logger = logging.getLogger("icebench")
-
-    def call():
-        level = logger.level
-        logger.setLevel(logging.ERROR)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model.velocity(state)
-        finally:
-            logger.setLevel(level)
-    return call
 
 
 def speed_ladder(state: xr.Dataset, models: dict[str, FlowModel], sizes: list[int],
@@ -77,7 +58,8 @@ def speed_ladder(state: xr.Dataset, models: dict[str, FlowModel], sizes: list[in
             if n > (max_size or {}).get(label, n):
                 continue
             try:
-                timing = time_call(_velocity_call(timing_model(model), grid), repeats)
+                call = quietly(timing_model(model).velocity)
+                timing = time_call(lambda: call(grid), repeats)
             except SolverError as exc:
                 timing = {"seconds": None, "times": [], "warmup_seconds": None, "error": str(exc)}
                 log.warning("speed: %s on %s cells failed: %s", label, n, exc)

@@ -2,8 +2,10 @@
 (s); a benchmark makes one untimed warm-up call (form compilation, graph tracing, caches), then
 takes the median of ``repeats`` timed calls."""
 
+import logging
 import statistics
 import time
+import warnings
 
 import xarray as xr
 
@@ -18,6 +20,23 @@ def timed_velocity(model: FlowModel, state: xr.Dataset, guess: xr.Dataset | None
     t0 = time.perf_counter()
     vel = model.velocity(state, guess=guess)
     return vel, time.perf_counter() - t0
+
+
+def quietly(fn):
+    """``fn`` with the warnings of icebench silenced, both the Python warning and the log line
+    (an emulator timed on a grid spacing it was not trained on warns at every call, and its
+    cost does not depend on the values)."""
+    def call(*args, **kwargs):
+        logger = logging.getLogger("icebench")
+        level = logger.level
+        logger.setLevel(logging.ERROR)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return fn(*args, **kwargs)
+        finally:
+            logger.setLevel(level)
+    return call
 
 
 def time_call(fn, repeats: int) -> dict:

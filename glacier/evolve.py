@@ -18,12 +18,12 @@ import xarray as xr
 
 from glacier.errors import InputError, SolverError
 from glacier.fields import VELOCITY_FIELDS, grid_spacing, with_units
-from glacier.flow import FlowModel
+from glacier.flow import FlowModel, PreparedFlowModel
 from glacier.io import write_dataset
 from glacier.progress import log, progress
 from glacier.schema import defaults
 from glacier.transport import cfl_time_step, diffusive_time_step, step_thickness
-from glacier.validation import validate_state
+from glacier.validation import check_thickness, validate_state
 
 
 _DEFAULTS = defaults("simulation")
@@ -66,9 +66,16 @@ class EvolveSettings:
         return times if np.isclose(times[-1], self.years) else np.append(times, self.years)
 
 
-def _snapshot(state: xr.Dataset, vel: xr.Dataset, smb: np.ndarray, t: float) -> xr.Dataset:
-    snap = xr.Dataset({"thk": state.thk, "usurf": state.usurf,
-                       "smb": (("y", "x"), smb), **{k: vel[k] for k in VELOCITY_FIELDS}})
+def _set_thickness(state: xr.Dataset, thk: np.ndarray) -> None:
+    """Put the thickness ``thk`` (m) and its surface ``topg + thk`` into ``state``."""
+    state["thk"] = (("y", "x"), thk)
+    state["usurf"] = (("y", "x"), state.topg.values + thk)
+
+
+def _snapshot(state: xr.Dataset, vel: dict, smb: np.ndarray, t: float) -> xr.Dataset:
+    snap = xr.Dataset({"thk": state.thk, "usurf": state.usurf, "smb": (("y", "x"), smb),
+                       **{k: (("y", "x"), np.asarray(vel[k], dtype=float))
+                          for k in VELOCITY_FIELDS}})
     return snap.expand_dims(time=[t])
 
 
@@ -91,42 +98,51 @@ def evolve(state: xr.Dataset, flow_model: FlowModel, smb_model, settings: Evolve
     state = validate_state(state).copy(deep=True)
     dx = grid_spacing(state)
     topg = state.topg.values
+    thk = state.thk.values.copy()
     icemask = state.icemask.values if "icemask" in state else None
+    step = flow_model.prepare(state) if isinstance(flow_model, PreparedFlowModel) else None
     out_times = start_time + settings.output_times()
     snaps, clipped, stopped = [], 0.0, None
     t, next_out, t_vel = float(start_time), 0, -np.inf
-    vel, top_speed = guess, 0.0
+    vel, last, top_speed = None, guess, 0.0
     reach = np.inf if settings.velocity_displacement is None else settings.velocity_displacement * dx
     with progress(f"evolve[{flow_model.name}]", total=settings.years, enabled=show_progress) as adv:
         try:
             while True:
+                at_output = np.isclose(t, out_times[next_out], atol=1e-9)
                 if vel is None or t - t_vel >= settings.velocity_interval - 1e-9 or \
                         top_speed * (t - t_vel) >= reach or np.isclose(t, out_times[next_out]):
-                    vel = flow_model.velocity(state, guess=vel)
-                    t_vel, top_speed = t, float(np.hypot(vel.ubar, vel.vbar).max())
-                smb = smb_model(state.usurf.values, t, icemask)
-                if next_out < len(out_times) and np.isclose(t, out_times[next_out], atol=1e-9):
+                    if step is not None:  # arrays only: no per-step Dataset or validation
+                        check_thickness(state, thk)
+                        vel = step(thk)
+                    else:
+                        _set_thickness(state, thk)
+                        last = flow_model.velocity(state, guess=last)
+                        vel = {k: last[k].values for k in VELOCITY_FIELDS}
+                    t_vel, top_speed = t, float(np.hypot(vel["ubar"], vel["vbar"]).max())
+                usurf = topg + thk
+                smb = smb_model(usurf, t, icemask)
+                if next_out < len(out_times) and at_output:
+                    _set_thickness(state, thk)
                     snap = _snapshot(state, vel, smb, t)
                     snaps.append(snap)
                     if on_snapshot is not None:
                         on_snapshot(snap)
-                    vol = float(state.thk.sum()) * dx * dx
+                    vol = float(thk.sum()) * dx * dx
                     adv(0, f"t={t:.1f} a, volume={vol / 1e9:.4f} km3")
                     next_out += 1
                     if next_out == len(out_times):
                         break
-                u, v = vel.ubar.values, vel.vbar.values
+                u, v = vel["ubar"], vel["vbar"]
                 dt = cfl_time_step(u, v, dx, settings.cfl, settings.dt_max)
                 if settings.diffusive_limit:
-                    dt = min(dt, diffusive_time_step(state.thk.values, u, v, vel.uvelbase.values,
-                                                     vel.vvelbase.values, state.usurf.values, dx))
+                    dt = min(dt, diffusive_time_step(thk, u, v, vel["uvelbase"],
+                                                     vel["vvelbase"], usurf, dx))
                 dt = min(dt, out_times[next_out] - t)
-                thk, dclip = step_thickness(state.thk.values, u, v, smb, dx, dt)
+                thk, dclip = step_thickness(thk, u, v, smb, dx, dt)
                 if not np.all(np.isfinite(thk)):
                     raise SolverError(f"thickness became non-finite at t={t:.3f} a")
                 clipped += dclip
-                state["thk"] = (("y", "x"), thk)
-                state["usurf"] = (("y", "x"), topg + thk)
                 t = out_times[next_out] if np.isclose(t + dt, out_times[next_out]) else t + dt
                 adv(dt)
         except (InputError, SolverError) as error:

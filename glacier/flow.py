@@ -9,6 +9,7 @@ They are found by name through the package entry points of the group ``ENTRY_POI
 """
 
 import json
+from collections.abc import Callable
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -33,6 +34,26 @@ class FlowModel(Protocol):
     name: str
 
     def velocity(self, state: xr.Dataset, guess: xr.Dataset | None = None) -> xr.Dataset: ...
+
+
+StepFunction = Callable[[np.ndarray], dict[str, np.ndarray]]
+"""``thk -> {field: array}``: the six velocity arrays (m a-1) of a (y, x) thickness (m) on a
+bed and grid fixed beforehand (the surface is bed + thickness), zero without ice."""
+
+
+@runtime_checkable
+class PreparedFlowModel(Protocol):
+    """A FlowModel that also offers a fast path for time loops: ``prepare(state)`` validates
+    the state and its fixed fields (bed, A, c, grid) once and returns a ``StepFunction`` for
+    thickness arrays on that bed (or None where it has none for this state). The
+    step skips the per-call validation: its caller checks each thickness it passes
+    (``glacier.validation.check_thickness``). The evolution driver uses it when present."""
+
+    name: str
+
+    def velocity(self, state: xr.Dataset, guess: xr.Dataset | None = None) -> xr.Dataset: ...
+
+    def prepare(self, state: xr.Dataset) -> StepFunction | None: ...
 
 
 def velocity_dataset(state: xr.Dataset, fields: dict[str, np.ndarray], report=None,

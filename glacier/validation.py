@@ -99,9 +99,16 @@ def validate_field(ds: xr.Dataset, name: str) -> None:
         raise InputError(f"field '{name}' has units '{units}', expected '{spec.units}' "
                          f"({spec.long_name}); convert it first")
     if name == "thk":
-        _check_range(ds, name, values, 0.0, MAX_THICKNESS, "negative thickness", "thicker than")
+        check_thickness(ds, values)
     else:
         _check_range(ds, name, values, spec.valid_min, spec.valid_max, "below", "above")
+
+
+def check_thickness(ds: xr.Dataset, thk: np.ndarray) -> None:
+    """``validate_state``'s range check of the thickness (in [0, MAX_THICKNESS] m) on a (y, x)
+    array ``thk`` of the grid of ``ds``: for time loops that validate the state once and then
+    pass new (finite) thicknesses to a flow model's fast path."""
+    _check_range(ds, "thk", thk, 0.0, MAX_THICKNESS, "negative thickness", "thicker than")
 
 
 def _check_range(ds, name, values, lo, hi, low_word, high_word):
