@@ -30,6 +30,7 @@ include: "workflow/rules/simulate.smk"
 include: "workflow/rules/assemble.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/century.smk"
 
 
 rule all:

@@ -1,4 +1,5 @@
-"""Figures of the evaluation (PNG): error maps, transient volume and thickness, speed ladder."""
+"""Figures of the evaluation (PNG): error maps, transient volume and thickness, century runs,
+speed ladder."""
 
 from pathlib import Path
 
@@ -73,6 +74,49 @@ def thickness_maps(x, y, thk, thk_ref, path, labels=("model", "reference")) -> P
         fig.colorbar(im, ax=ax, shrink=0.85, label=label)
         ax.set_xlabel("x (m)")
     axes[0].set_ylabel("y (m)")
+    return save_figure(fig, path)
+
+
+def century_figure(runs: dict, reference: str, path, title: str = "") -> Path:
+    """One glacier's century runs (label -> ``evaluation.century.driver_run`` output): top row,
+    the end thickness of every driver (m, one colour scale); bottom row, each driver's end
+    thickness minus the reference's (m) and, last, the ice volume (km3) of every driver
+    against time (a). A run that stopped early shows its last thickness."""
+    plt = pyplot()
+    labels = [reference] + [label for label in runs if label != reference]
+    ref = runs[reference]
+    n = ref.sizes["time"]
+    end = {label: runs[label].thk.values[min(n, runs[label].sizes["time"]) - 1]
+           for label in labels}
+    top = max(max(float(thk.max()) for thk in end.values()), 1.0)
+    diffs = {label: np.where((end[label] > ICE_THRESHOLD) | (end[reference] > ICE_THRESHOLD),
+                             end[label] - end[reference], np.nan) for label in labels[1:]}
+    lim = max([float(np.nanmax(np.abs(d))) for d in diffs.values() if np.isfinite(d).any()]
+              or [1.0])
+    cols = len(labels)
+    fig, axes = plt.subplots(2, cols, figsize=(3.6 * cols, 6.6), squeeze=False)
+    extent = _extent(ref.x.values, ref.y.values)
+    for k, label in enumerate(labels):
+        im = axes[0, k].imshow(np.where(end[label] > ICE_THRESHOLD, end[label], np.nan),
+                               origin="lower", extent=extent, cmap="Blues", vmin=0, vmax=top)
+        years = float(runs[label].time[min(n, runs[label].sizes["time"]) - 1])
+        axes[0, k].set_title(f"{label}, {years:g} a", fontsize=9)
+        fig.colorbar(im, ax=axes[0, k], shrink=0.8, label="thickness (m)")
+    for k, label in enumerate(labels[1:]):
+        im = axes[1, k].imshow(diffs[label], origin="lower", extent=extent, cmap="RdBu_r",
+                               vmin=-lim, vmax=lim)
+        axes[1, k].set_title(f"{label} - {reference}", fontsize=9)
+        fig.colorbar(im, ax=axes[1, k], shrink=0.8, label="m")
+    ax = axes[1, -1]
+    for k, label in enumerate(labels):
+        run = runs[label]
+        ax.plot(run.time.values, run.volume.values / 1e9, "-" if label == reference else "--",
+                color="k" if label == reference else f"C{k}", label=label)
+    ax.set_xlabel("time (a)")
+    ax.set_ylabel("ice volume (km$^3$)")
+    ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
     return save_figure(fig, path)
 
 

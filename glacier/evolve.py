@@ -10,6 +10,7 @@ belong together (the training data rely on that).
 
 import dataclasses
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,7 +171,8 @@ def evolve(state: xr.Dataset, flow_model: FlowModel, smb_model, settings: Evolve
 
 def evolve_in_chunks(state: xr.Dataset, flow_model: FlowModel, smb_model,
                      settings: EvolveSettings, path, chunk_years: float, identity: dict,
-                     attrs: dict | None = None, show_progress: bool = True) -> xr.Dataset:
+                     attrs: dict | None = None, show_progress: bool = True,
+                     stop_on_failure: bool = False) -> xr.Dataset:
     """``evolve`` in chunks of ``chunk_years`` (a multiple of the output interval), writing the
     run so far to ``path`` (NetCDF, with the attributes ``attrs``) atomically after each chunk,
     so that a run longer than a session survives interruptions: called again with the same
@@ -179,7 +181,10 @@ def evolve_in_chunks(state: xr.Dataset, flow_model: FlowModel, smb_model,
     where ``evolve`` renews the velocity anyway (warm-started from the snapshot's own
     velocities), so the chunked run takes the same steps as one ``evolve`` over the whole
     length. Returns the whole run; its attribute ``complete`` is 1 once ``settings.years`` are
-    done. A file of another identity is refused with an InputError, before any work."""
+    done, ``wall_time_s`` sums the wall time of its chunks (s). With ``stop_on_failure`` a model
+    that fails ends the run at its last snapshot (``evolve``'s ``stopped`` attribute, and
+    ``complete`` 1: there is nothing left to run). A file of another identity is refused with
+    an InputError, before any work."""
     ratio = chunk_years / settings.output_interval
     if chunk_years <= 0 or abs(ratio - round(ratio)) > 1e-9:
         raise InputError(f"chunk_years ({chunk_years} a) must be a positive multiple of the "
@@ -195,23 +200,30 @@ def evolve_in_chunks(state: xr.Dataset, flow_model: FlowModel, smb_model,
         log.info("evolve[%s]: resuming %s at t = %g a", flow_model.name, path,
                  float(run.time[-1]))
     state = validate_state(state).copy(deep=True)
-    while run is None or float(run.time[-1]) < settings.years - 1e-9:
+    while run is None or (float(run.time[-1]) < settings.years - 1e-9
+                          and "stopped" not in run.attrs):
         t0, guess = 0.0, None
         if run is not None:  # restart from the last snapshot, with its velocities as the guess
             last = run.isel(time=-1).drop_vars("time")
             t0, guess = float(run.time[-1]), last[list(VELOCITY_FIELDS)]
             state["thk"], state["usurf"] = last.thk, last.usurf
         years = min(chunk_years, settings.years - t0)
+        started = time.perf_counter()
         part = evolve(state, flow_model, smb_model, dataclasses.replace(settings, years=years),
-                      show_progress=show_progress, start_time=t0, guess=guess)
+                      show_progress=show_progress, start_time=t0, guess=guess,
+                      stop_on_failure=stop_on_failure)
+        seconds = time.perf_counter() - started
+        stopped = {"stopped": part.attrs["stopped"]} if "stopped" in part.attrs else {}
         clipped = part.attrs["clipped_volume_m3"]
         if run is not None:
             clipped += run.attrs["clipped_volume_m3"]
+            seconds += run.attrs.get("wall_time_s", 0.0)
             part = xr.concat([run, part.isel(time=slice(1, None))], dim="time",
                              data_vars="minimal", coords="minimal", compat="override",
                              combine_attrs="override")
-        part.attrs.update(attrs or {}, clipped_volume_m3=clipped, run_identity=key,
-                          complete=int(float(part.time[-1]) >= settings.years - 1e-9))
+        done = float(part.time[-1]) >= settings.years - 1e-9 or bool(stopped)
+        part.attrs.update(attrs or {}, **stopped, clipped_volume_m3=clipped, run_identity=key,
+                          wall_time_s=seconds, complete=int(done))
         write_dataset(part, path)
         run = part
     return run

@@ -177,6 +177,7 @@ def test_small_dag_builds_both_stores(tmp_path):
             assert (tmp_path / "results" / "data" / f"{name}_{figure}.png").stat().st_size > 10_000
     assert list((tmp_path / "results" / "benchmarks" / "simulate").glob("*.tsv"))
     _edits_rerun_only_their_stages(tmp_path, cfg)
+    _century_runs_on_the_test_glacier(tmp_path, cfg)
     # a deleted run is regenerated alone: its geometry and the other runs are kept
     run = tmp_path / "results" / "runs" / "valley_1" / "growth" / "p0.nc"
     run.unlink()
@@ -186,6 +187,44 @@ def test_small_dag_builds_both_stores(tmp_path):
     counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
               if len(line.split()) == 2 and line.split()[1].isdigit()}
     assert counts["simulate"] == 1 and "geometry" not in counts
+
+
+def _century_config(cfg: Path, **century) -> Path:
+    config = yaml.safe_load(cfg.read_text())
+    config["evaluation"] = {**config.get("evaluation", {}),
+                            **{f"century_{k}": v for k, v in century.items()}}
+    path = cfg.with_name("century.yaml")
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def _century_runs_on_the_test_glacier(tmp_path, cfg):
+    """The century target, for real on the data just made: the test glacier evolved by both
+    instructors in chunks, compared with the reference; no data job runs again."""
+    century = _century_config(cfg, drivers=["sia", "sliding"], reference="sia", years=4,
+                              output_interval=2, chunk_years=2, ela_rise=100)
+    out = subprocess.run(SNAKEMAKE + ["century", "--cores", "2", "--configfile", str(century),
+                                      "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path)],
+                         check=True, capture_output=True, text=True)
+    for rule in ("simulate", "assemble", "geometry"):
+        assert f"rule {rule}:" not in out.stdout + out.stderr
+    table = (tmp_path / "results" / "eval" / "century" / "aletsch.md").read_text()
+    assert "| sia | 4 |" in table and "| sliding | 4 |" in table
+    assert (tmp_path / "results" / "eval" / "century" / "aletsch.png").stat().st_size > 10_000
+    runs = tmp_path / "results" / "century" / "aletsch"
+    assert sorted(p.name for p in runs.iterdir()) == ["sia.nc", "sliding.nc"]
+
+
+@pytest.mark.parametrize("century, needle", [
+    ({"drivers": ["sia", "emulator_fs"]}, "emulator_fs"),
+    ({"drivers": ["sia"], "reference": "sliding"}, "century_reference 'sliding'"),
+])
+def test_century_drivers_are_checked_before_any_job(tmp_path, century, needle):
+    cfg = _century_config(_sia_config(tmp_path), **century)
+    out = subprocess.run(SNAKEMAKE + ["century", "-n", "--configfile", str(cfg), "-s",
+                                      str(ROOT / "Snakefile"), "-d", str(tmp_path)],
+                         capture_output=True, text=True)
+    assert out.returncode != 0 and needle in out.stdout + out.stderr
 
 
 def _dry_run_counts(tmp_path, config: dict) -> dict:

@@ -10,6 +10,10 @@ DERIVED = {
     "transient_years": None,  # each domain's run length (rule transient)
     "transient_climate": CLIMATES[0],
     "speed_domain": config["splits"]["test"][0],
+    "century_domains": sorted(config["splits"]["test"]),
+    "century_drivers": INSTRUCTORS + [f"emulator_{i}" for i in INSTRUCTORS],
+    "century_reference": "stokes" if "stokes" in INSTRUCTORS else config["driver"],
+    "century_climate": config["evaluation"]["transient_climate"] or CLIMATES[0],
 }
 """What the null defaults of the schema's evaluation section stand for."""
 EVALUATION = {

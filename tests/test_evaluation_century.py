@@ -1,0 +1,82 @@
+"""Century runs (evaluation/century.py), a small real version: a valley glacier at 100 m driven
+by the hybrid instructor, the companion library's hybrid emulator and the closed-form SIA under
+the same warming climate and renewal schedule, in resumable chunks."""
+
+import json
+
+import numpy as np
+import pytest
+
+from evaluation.century import compare_drivers, driver_run, file_digest, table, warming_climate
+from evaluation.figures import century_figure
+from glacier.errors import InputError
+from glacier.evolve import EvolveSettings, grow_glacier
+from glacier.fields import complete_state
+from glacier.flow import flow_model_from_spec
+from glacier.geometry import synthetic_valley
+
+CLIMATE = {"ela": [[0, 2900.0], [50, 3000.0]], "grad_abl": 0.009, "grad_acc": 0.005,
+           "max_acc": 2.0}
+
+
+@pytest.fixture(scope="module")
+def glacier():
+    state = complete_state(synthetic_valley(2, nx=20, ny=16, resolution=100.0),
+                           arrhenius=78.0, slidingco=0.05)
+    return grow_glacier(state, years=30.0, ela=2900.0)
+
+
+def test_warming_climate_starts_at_the_climate_and_rises():
+    climate = warming_climate(CLIMATE, start=25.0, years=100.0, ela_rise=200.0)
+    assert climate["ela"] == [[0.0, 2950.0], [100.0, 3150.0]]
+    assert climate["grad_abl"] == CLIMATE["grad_abl"]
+
+
+def test_century_runs_compare_and_resume(glacier, tmp_path):
+    settings = EvolveSettings(years=6.0, output_interval=2.0, velocity_interval=1.0)
+    climate = warming_climate(CLIMATE, 0.0, settings.years, 100.0)
+    drivers = {"hybrid": "hybrid", "emulator-hybrid": "emulator:hybrid", "sia": "sia"}
+    runs = {}
+    for label, spec in drivers.items():
+        out = tmp_path / f"{label}.nc"
+        model = flow_model_from_spec(spec)
+        identity = {"spec": spec}
+        if label == "emulator-hybrid":
+            identity["weights"] = file_digest(model.source)
+        runs[label] = driver_run(glacier, model, climate, settings, out, 4.0, identity)
+        assert out.exists() and not (tmp_path / f"{label}.nc.partial").exists()
+        assert runs[label].attrs["complete"] == 1 and runs[label].attrs["wall_time_s"] > 0
+        np.testing.assert_allclose(runs[label].time, [0, 2, 4, 6])
+    rows = compare_drivers(runs, "hybrid")
+    by = {r["driver"]: r for r in rows}
+    assert by["hybrid"]["end_rel_volume_diff"] == 0.0 and by["hybrid"]["speedup_vs_hybrid"] == 1.0
+    for label in ("emulator-hybrid", "sia"):
+        assert np.isfinite(by[label]["end_thk_rmse_m"]) and by[label]["speedup_vs_hybrid"] > 0
+    text = table(rows, "hybrid")
+    assert text.count("\n") == 2 + len(drivers) and "| emulator-hybrid | 6 |" in text
+    json.dumps(rows)
+    century_figure(runs, "hybrid", tmp_path / "century.png", title="valley")
+    assert (tmp_path / "century.png").stat().st_size > 10_000
+
+
+def test_an_interrupted_run_resumes_and_refuses_another(glacier, tmp_path):
+    """A chunk left in the partial file is continued, not redone; another identity is
+    refused before any work."""
+    settings = EvolveSettings(years=4.0, output_interval=2.0, velocity_interval=1.0)
+    climate = warming_climate(CLIMATE, 0.0, settings.years, 100.0)
+    model = flow_model_from_spec("sia")
+    whole = driver_run(glacier, model, climate, settings, tmp_path / "whole.nc", 4.0, {})
+    first = driver_run(glacier, model, climate, EvolveSettings(years=2.0, output_interval=2.0,
+                                                                 velocity_interval=1.0),
+                       tmp_path / "first.nc", 2.0, {})
+    # the first half, as an interrupted 4-year run leaves it: its identity is the 4-year one's
+    first.attrs["run_identity"] = json.dumps(
+        {"model": model.name, "climate": climate, "settings": vars(settings),
+         "start_volume_m3": float(glacier.thk.sum())}, sort_keys=True, default=str)
+    first.attrs["complete"] = 0
+    first.to_netcdf(tmp_path / "resumed.nc.partial")
+    resumed = driver_run(glacier, model, climate, settings, tmp_path / "resumed.nc", 2.0, {})
+    np.testing.assert_allclose(resumed.thk.values, whole.thk.values, atol=1e-9)
+    (tmp_path / "other.nc.partial").write_bytes((tmp_path / "resumed.nc").read_bytes())
+    with pytest.raises(InputError, match="other settings"):
+        driver_run(glacier, model, climate, settings, tmp_path / "other.nc", 2.0, {"x": 1})
