@@ -44,7 +44,8 @@ class TrainConfig:
     ``init``: start from the weights of a trained emulator (bundle, training folder or .keras
     file; its architecture and scales are kept): fine-tuning, e.g. Stokes after hybrid.
     loss: ``mse`` or ``mae`` over ice cells (thk > ice_threshold, m), in m a-1, or
-    ``relative_l1`` (1 - fidelity per sample), weighted per output by ``field_weights``; or
+    ``relative_l1`` (1 - fidelity per sample) or ``pooled_l1`` (1 - fidelity of the batch's
+    samples pooled, as a glacier's are), weighted per output by ``field_weights``; or
     ``energy``: the first-order energy of emulator/energy.py of velocities the network predicts
     on ``levels`` levels, with no velocity data (the saved model gives the six fields);
     ``init`` then names an emulator with level outputs (energy-trained or ``level_head``).
@@ -91,11 +92,12 @@ class TrainConfig:
     register: bool = _default("register")
 
     def __post_init__(self):
+        from emulator.losses import KINDS
         from emulator.zoo import ARCHITECTURES
         if self.architecture not in ARCHITECTURES:
             raise InputError(f"architecture '{self.architecture}' unknown; choose from {ARCHITECTURES}")
-        if self.loss not in ("mse", "mae", "relative_l1", "energy"):
-            raise InputError(f"loss must be 'mse', 'mae', 'relative_l1' or 'energy', got "
+        if self.loss not in (*KINDS, "energy"):
+            raise InputError(f"loss must be one of {[*KINDS, 'energy']}, got "
                              f"'{self.loss}'")
         if self.loss == "energy":
             needed = set(FLOW_FIELDS) - set(self.inputs)

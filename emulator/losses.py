@@ -10,8 +10,11 @@ from keras import ops
 
 from glacier.fields import FLOW_FIELDS
 
+KINDS = ("mse", "mae", "relative_l1", "pooled_l1")
+"""The data losses of ``MaskedVelocityLoss``."""
+
 RELATIVE_FLOOR = 1.0
-"""Speed (m a-1) added per ice cell to the reference of the ``relative_l1`` loss, so that a
+"""Speed (m a-1) added per ice cell to the reference of the relative losses, so that a
 nearly stagnant young glacier does not outweigh the rest of its batch."""
 
 
@@ -19,7 +22,8 @@ nearly stagnant young glacier does not outweigh the rest of its batch."""
 class MaskedVelocityLoss(keras.losses.Loss):
     """Weighted mean over fields of the mean squared (``kind='mse'``, (m a-1)^2) or absolute
     (``kind='mae'``, m a-1) error over ice-covered cells, or the error as the fidelity
-    metric counts it (``kind='relative_l1'``, dimensionless).
+    metric counts it (``kind='relative_l1'`` per sample, ``kind='pooled_l1'`` pooled over the
+    batch; dimensionless).
 
     ``weights``: one per output channel (default 1). mse/mae: per field, the error is
     averaged over the ice cells of the whole batch; the loss is ``sum_f w_f err_f / sum_f
@@ -27,14 +31,16 @@ class MaskedVelocityLoss(keras.losses.Loss):
     vector field (``pairs``: channel indices of its x and y components, a lone channel its
     absolute error) divided by the sum of the first vector's reference magnitude plus
     RELATIVE_FLOOR per cell, i.e. 1 - fidelity of glacier/metrics.py per sample; weighted
-    by the x component's weight, averaged over the samples with ice. A batch without ice
-    gives 0.
+    by the x component's weight, averaged over the samples with ice. pooled_l1: the same
+    sums added over the batch before the division, as the metric pools a glacier's snapshots:
+    a fast sample weighs by its speed, where relative_l1 gives a nearly still one the same
+    say as a fast one. A batch without ice gives 0.
     """
 
     def __init__(self, weights, kind="mse", pairs=None, name="masked_velocity_loss", **kwargs):
         super().__init__(name=name, **kwargs)
-        if kind not in ("mse", "mae", "relative_l1"):
-            raise ValueError(f"loss kind must be 'mse', 'mae' or 'relative_l1', got {kind!r}")
+        if kind not in KINDS:
+            raise ValueError(f"loss kind must be one of {KINDS}, got {kind!r}")
         if not weights or any(float(w) < 0 for w in weights) or sum(weights) <= 0:
             raise ValueError(f"field weights must be >= 0 with a positive sum, got {weights}")
         self.weights = [float(w) for w in weights]
@@ -57,12 +63,14 @@ class MaskedVelocityLoss(keras.losses.Loss):
             w = self.weights[channels[0]]
             total = total + w * ops.sum(magnitude(diff, channels) * mask, axis=(1, 2))
             weight += w
+        if self.kind == "pooled_l1":
+            return ops.sum(total) / weight / ops.maximum(ops.sum(reference), 1e-6)
         per_sample = total / weight / ops.maximum(reference, 1e-6)
         has_ice = ops.cast(cells > 0, per_sample.dtype)
         return ops.sum(per_sample * has_ice) / ops.maximum(ops.sum(has_ice), 1.0)
 
     def call(self, y_true, y_pred):
-        if self.kind == "relative_l1":
+        if self.kind in ("relative_l1", "pooled_l1"):
             return self._relative_l1(y_true, y_pred)
         mask = y_true[..., -1:]
         diff = (y_true[..., :-1] - y_pred) * mask

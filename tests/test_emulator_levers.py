@@ -88,6 +88,32 @@ def test_relative_l1_loss_is_one_minus_fidelity():
     assert float(loss(y_true, truth.astype("float32"))) <= 1.01e-3 * ice.sum() / ref
 
 
+def test_pooled_l1_loss_weighs_samples_by_their_speed():
+    """pooled_l1 adds the error and reference sums of the batch's samples before dividing, as
+    the fidelity of a glacier pools its snapshots: a slow sample with the same relative error
+    as a fast one barely moves it, while relative_l1 averages the two ratios."""
+    from emulator.losses import RELATIVE_FLOOR, MaskedVelocityLoss
+    shape = (2, 6, 6)
+    truth = np.zeros((*shape, 6))
+    truth[0, ..., 0], truth[1, ..., 0] = 200.0, 2.0   # a fast and a nearly still sample
+    pred = truth.copy()
+    pred[0, ..., 0] *= 1.1   # 10 % too fast
+    pred[1, ..., 0] *= 3.0   # 200 % too fast
+    y_true = np.concatenate([truth, np.ones((*shape, 1))], axis=-1).astype("float32")
+    config = TrainConfig(field_weights={"uvelsurf": 0, "vvelsurf": 0, "uvelbase": 0,
+                                        "vvelbase": 0})
+    cells = 36
+    err = np.array([20.0, 4.0]) * cells
+    ref = (np.array([200.0, 2.0]) + RELATIVE_FLOOR) * cells
+    pooled = MaskedVelocityLoss(config.weights(), "pooled_l1", config.pairs())
+    per_sample = MaskedVelocityLoss(config.weights(), "relative_l1", config.pairs())
+    got = float(pooled(y_true, pred.astype("float32")))
+    assert got == pytest.approx(err.sum() / ref.sum(), rel=1e-4)
+    assert float(per_sample(y_true, pred.astype("float32"))) == pytest.approx(
+        np.mean(err / ref), rel=1e-4)
+    assert got < 0.15 < np.mean(err / ref)
+
+
 def test_pairs_and_scales():
     from emulator.data import PHYSICAL_SCALES, field_scales
     assert TrainConfig().pairs() == [[0, 1], [2, 3], [4, 5]]
