@@ -75,8 +75,8 @@ def _velocity_block(vel: xr.Dataset | None, like: xr.Dataset, prefix: str, ok: b
     return data
 
 
-def simulate_run(state: xr.Dataset, climate: dict, parameters: dict[str, np.ndarray],
-                 simulation: dict, instructors: dict[str, dict], driver: str) -> xr.Dataset:
+def simulate_run(state: xr.Dataset, climate: dict | None, parameters: dict[str, np.ndarray],
+                 simulation: dict | None, instructors: dict[str, dict], driver: str) -> xr.Dataset:
     """One transient run; returns its snapshots with each instructor's velocities.
 
     ``simulation``: fields of ``glacier.evolve.EvolveSettings`` (the config's ``simulation``
@@ -89,7 +89,9 @@ def simulate_run(state: xr.Dataset, climate: dict, parameters: dict[str, np.ndar
     ``k_seconds`` (time, wall time of the solve), and ``touches_border`` (time: ice thicker
     than 1 m on the outermost row or column).
     If the driver itself fails, the run stops there and keeps the snapshots so far
-    (attribute ``stopped_early``).
+    (attribute ``stopped_early``). With ``climate`` and ``simulation`` None the state is not
+    evolved: one snapshot at t = 0 of the state as given (its balance zero), every instructor
+    solving it (``solve_start``).
     """
     if driver not in instructors:
         raise InputError(f"driver '{driver}' is not among the instructors {sorted(instructors)}")
@@ -97,7 +99,7 @@ def simulate_run(state: xr.Dataset, climate: dict, parameters: dict[str, np.ndar
     for name, field in parameters.items():
         state[name] = (("y", "x"), field)
     models = {k: get_flow_model(v["model"], **v.get("options", {})) for k, v in instructors.items()}
-    settings = EvolveSettings(**simulation)
+    settings = None if simulation is None else EvolveSettings(**simulation)
     timed = {k: _Timed(m) for k, m in models.items()}
     snapshots = []
     previous: dict[str, xr.Dataset] = {}
@@ -132,8 +134,15 @@ def simulate_run(state: xr.Dataset, climate: dict, parameters: dict[str, np.ndar
 
     stopped = ""
     try:
-        evolve(state, timed[driver], ElaSmb(**climate), settings, show_progress=False,
-               on_snapshot=evaluate_others)
+        if settings is None:
+            vel = timed[driver].velocity(state)
+            evaluate_others(xr.Dataset({"thk": state.thk, "usurf": state.usurf,
+                                        "smb": state.thk * 0.0,
+                                        **{k: vel[k] for k in VELOCITY_FIELDS}}
+                                       ).expand_dims(time=[0.0]))
+        else:
+            evolve(state, timed[driver], ElaSmb(**climate), settings, show_progress=False,
+                   on_snapshot=evaluate_others)
     except SolverError as exc:
         stopped = f"driver {driver} failed: {exc}"
         log.error("run stopped early: %s", stopped)
@@ -147,6 +156,14 @@ def simulate_run(state: xr.Dataset, climate: dict, parameters: dict[str, np.ndar
                      retries=json.dumps({k: m.retries for k, m in timed.items()}),
                      climate=json.dumps(climate), simulation=json.dumps(simulation))
     return with_units(run)
+
+
+def solve_start(state: xr.Dataset, parameters: dict[str, np.ndarray],
+                instructors: dict[str, dict], driver: str) -> xr.Dataset:
+    """The start state under ``parameters`` (A, c fields) solved once by every instructor, in
+    the layout of a ``simulate_run`` run file with one snapshot at t = 0 (a start-state
+    sample: the estimated-thickness states of real glaciers are the fastest of their runs)."""
+    return simulate_run(state, None, parameters, None, instructors, driver)
 
 
 class _Timed:

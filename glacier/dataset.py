@@ -51,7 +51,7 @@ def assign_splits(domains: list[str], test: list[str], val: list[str], real: lis
 
 
 DATA_KEYS = ("seed", "grid", "domains", "splits", "climates", "parameters", "assembly",
-             "instructors", "driver", "simulation")
+             "instructors", "driver", "simulation", "start_states")
 """The config keys that define the data: the stores record them (and only them) as provenance,
 so an edit of a training or evaluation key leaves the stores, and the runs, up to date."""
 
@@ -59,6 +59,41 @@ so an edit of a training or evaluation key leaves the stores, and the runs, up t
 def run_path(data_dir: str | Path, domain: str, climate: str, sample: int) -> Path:
     """Where the workflow writes the run file of (domain, climate, parameter sample)."""
     return Path(data_dir) / "runs" / domain / climate / f"p{sample}.nc"
+
+
+START = "start"
+"""The climate name of the start-state samples (``start_states``) in a store's index."""
+
+START_DRAWS = 1000
+"""Start-state sample k draws its A and c as parameter sample START_DRAWS + k: draws of their
+own, not the runs'."""
+
+
+def start_path(data_dir: str | Path, domain: str, sample: int) -> Path:
+    """Where the workflow writes start-state sample ``sample`` of ``domain`` (a run file of one
+    snapshot)."""
+    return Path(data_dir) / "starts" / domain / f"p{sample}.nc"
+
+
+def start_domains(config: dict) -> list[str]:
+    """The domains that get start-state samples: glaciers of estimated thickness (DEM windows
+    with ``outline_elevation``) of the training split."""
+    held_out = set(config["splits"]["test"]) | set(config["splits"].get("val", []))
+    return [d for d in sorted(config["domains"])
+            if "outline_elevation" in config["domains"][d] and d not in held_out]
+
+
+def data_files(config: dict, data_dir: str | Path) -> dict[tuple[str, str, int], Path]:
+    """Every file a generation of ``config`` makes, keyed as ``assemble`` takes them: the runs
+    (domain, climate, sample) and the start states (domain, START, sample)."""
+    if START in config["climates"] and config.get("start_states", 0):
+        raise InputError(f"a climate may not be named '{START}' with start_states: that name "
+                         "marks the start-state samples")
+    files = {(d, c, s): run_path(data_dir, d, c, s) for d in sorted(config["domains"])
+             for c in sorted(config["climates"]) for s in range(config["parameters"]["samples"])}
+    files.update({(d, START, k): start_path(data_dir, d, k) for d in start_domains(config)
+                  for k in range(config.get("start_states", 0))})
+    return files
 
 
 def assemble_config(config: dict, instructor: str, run_files: dict[tuple[str, str, int], Path]

@@ -140,7 +140,7 @@ def cmd_data_assemble(args) -> int:
     import yaml
     from snakemake.utils import validate
 
-    from glacier.dataset import assemble_config, run_path, write_store
+    from glacier.dataset import assemble_config, data_files, write_store
     from glacier.errors import InputError
     from glacier.schema import SCHEMA_PATH
 
@@ -150,9 +150,8 @@ def cmd_data_assemble(args) -> int:
         raise InputError(f"instructor '{args.instructor}' is not in {args.config}: "
                          f"{sorted(config['instructors'])}")
     data_dir = os.path.expanduser(config["data_dir"] or config["results_dir"])
-    wanted = [(d, c, s) for d in sorted(config["domains"]) for c in sorted(config["climates"])
-              for s in range(config["parameters"]["samples"])]
-    runs = {key: run_path(data_dir, *key) for key in wanted if run_path(data_dir, *key).exists()}
+    wanted = data_files(config, data_dir)
+    runs = {key: path for key, path in wanted.items() if path.exists()}
     if not runs:
         raise InputError(f"no run file of {args.config} under {data_dir}/runs yet")
     data = assemble_config(config, args.instructor, runs)

@@ -341,3 +341,42 @@ def test_a_generation_under_way_can_be_assembled(tmp_path, capsys):
     assert list(data.split.values) == ["train"] and data.attrs["runs_assembled"] == "1 of 2"
     assert main(["data", "assemble", "--config", str(path), "--instructor", "stokes"]) == 2
     assert "instructor 'stokes' is not in" in capsys.readouterr().err
+
+
+def test_start_states_of_training_glaciers_of_estimated_thickness(tmp_path):
+    """``start_states``: the training glaciers of estimated thickness (not the held-out ones,
+    not the grown ones) get k samples of their start state under A and c of their own draws,
+    solved once by every instructor; the store lists them under the climate 'start'."""
+    from glacier.dataset import START, START_DRAWS, data_files, start_domains
+    from glacier.datagen import solve_start
+
+    massif = {"topography": "ticino_200m", "x0": 465323.0, "y0": 5154000.0, "nx": 20,
+              "ny": 16, "outline_elevation": 2300.0,
+              "estimate": {"basal_stress": 0.15, "min_slope": 0.025, "slope_scale": 1000.0}}
+    config = {"domains": {"m_train": massif, "m_test": massif, "grown": {"synthetic_seed": 1}},
+              "splits": {"test": ["m_test"], "val": []}, "climates": {"growth": {}},
+              "parameters": {"samples": 1}, "start_states": 2}
+    assert start_domains(config) == ["m_train"]
+    files = data_files(config, tmp_path)
+    assert {k for k in files if k[1] == START} == {("m_train", START, 0), ("m_train", START, 1)}
+    with pytest.raises(InputError, match="may not be named 'start'"):
+        data_files({**config, "climates": {START: {}}}, tmp_path)
+
+    state = build_domain(massif, {"resolution": 200.0, "nx": 20, "ny": 16})
+    spec = {"arrhenius": [20, 150], "slidingco": [0.02, 1.0], "per_domain": True}
+    samples = {}
+    for k in range(2):
+        params = sample_parameters(spec, 7, START_DRAWS + k, "m_train", state.thk.shape, 200.0)
+        run = solve_start(state, params, {"sia": {"model": "sia"}, "sliding": {
+            "model": "sia", "options": {"sliding": True}}}, "sia")
+        assert run.sizes["time"] == 1 and float(run.time[0]) == 0.0
+        np.testing.assert_array_equal(run.thk.values[0], state.thk.values)
+        assert run.sia_converged.all() and run.sliding_converged.all()
+        assert np.abs(run.sliding_ubar.values).max() > np.abs(run.sia_ubar.values).max() > 0
+        samples[("m_train", START, k)] = path = tmp_path / f"start_{k}.nc"
+        run.to_netcdf(path)
+    run_draw = sample_parameters(spec, 7, 0, "m_train", state.thk.shape, 200.0)["slidingco"]
+    draws = [float(xr.open_dataset(p).slidingco.mean()) for p in samples.values()]
+    assert len({*draws, float(run_draw.mean())}) == 3   # draws of their own
+    data = assemble(samples, "sia", {"m_train": "train"}, {"seed": 7}, keep_border_ice=True)
+    assert data.sizes["sample"] == 2 and set(map(str, data.climate.values)) == {START}

@@ -1,25 +1,23 @@
-from glacier.dataset import DATA_KEYS
+from glacier.dataset import DATA_KEYS, data_files
 
 DATA_CONFIG = {key: config[key] for key in DATA_KEYS}
 
-RUNS = expand(
-    f"{DATA}/runs/{{domain}}/{{climate}}/p{{sample}}.nc",
-    domain=DOMAINS,
-    climate=CLIMATES,
-    sample=SAMPLES,
-)
+DATA_FILES = data_files(config, DATA)
+"""Every file of the generation, keyed (domain, climate, sample): the runs and the start-state
+samples (climate START)."""
 
 
 rule assemble:
-    """All runs -> one Zarr store per instructor (non-converged snapshots and, unless
+    """All runs and start states -> one Zarr store per instructor (non-converged snapshots and, unless
     assembly.keep_border_ice, those with ice on the domain border left out and counted), split
     by glacier, with normalisation statistics and a content hash."""
     input:
-        RUNS,
+        [str(path) for path in DATA_FILES.values()],
     output:
         directory(f"{DATA}/data/{{instructor}}.zarr"),
     params:
         data=DATA_CONFIG,
+        files=[list(key) for key in DATA_FILES],
     log:
         f"{RESULTS}/logs/assemble/{{instructor}}.log",
     benchmark:

@@ -1,4 +1,15 @@
+from glacier.dataset import START_DRAWS
 from glacier.smb import shift_ela
+
+
+def domain_instructors(domain):
+    """The instructors that solve ``domain``, without their domains lists: an edit of one
+    reruns only the runs of the domains it adds or removes."""
+    return {
+        name: {k: v for k, v in spec.items() if k != "domains"}
+        for name, spec in config["instructors"].items()
+        if name == config["driver"] or domain in spec.get("domains", DOMAINS)
+    }
 
 
 rule simulate:
@@ -14,12 +25,7 @@ rule simulate:
             config["climates"][wc.climate], config["domains"][wc.domain]["ela_offset"]
         ),
         parameters=config["parameters"],
-        instructors=lambda wc: {  # without the domains lists: an edit of one reruns only
-            # the runs of the domains it adds or removes
-            name: {k: v for k, v in spec.items() if k != "domains"}
-            for name, spec in config["instructors"].items()
-            if name == config["driver"] or wc.domain in spec.get("domains", DOMAINS)
-        },
+        instructors=lambda wc: domain_instructors(wc.domain),
         driver=config["driver"],
         simulation=lambda wc: {
             **config["simulation"],
@@ -35,3 +41,28 @@ rule simulate:
         mem_mb=4000,
     script:
         "../scripts/simulate.py"
+
+
+rule start_state:
+    """One start-state sample of a training glacier of estimated thickness: the state as the
+    geometry gives it, under an A and c of its own (parameter draw START_DRAWS + k), solved
+    once by every instructor of the domain, with no evolution."""
+    input:
+        f"{DATA}/geometries/{{domain}}.nc",
+    output:
+        f"{DATA}/starts/{{domain}}/p{{sample}}.nc",
+    params:
+        parameters=config["parameters"],
+        instructors=lambda wc: domain_instructors(wc.domain),
+        driver=config["driver"],
+        seed=config["seed"],
+        draw=lambda wc: START_DRAWS + int(wc.sample),
+    log:
+        f"{RESULTS}/logs/start_state/{{domain}}_p{{sample}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/start_state/{{domain}}_p{{sample}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    script:
+        "../scripts/start_state.py"

@@ -1,4 +1,4 @@
-"""Rule assemble: the runs -> one Zarr store for one instructor."""
+"""Rule assemble: the runs and start states -> one Zarr store for one instructor."""
 
 from pathlib import Path
 
@@ -7,10 +7,7 @@ from glacier.progress import log_to_file
 
 sm = snakemake  # noqa: F821
 log = log_to_file(sm.log[0])
-runs = {}
-for path in map(Path, sm.input):
-    domain, climate, sample = path.parent.parent.name, path.parent.name, int(path.stem[1:])
-    runs[(domain, climate, sample)] = path
+runs = {tuple(key): Path(path) for key, path in zip(sm.params.files, sm.input)}
 data = assemble_config(sm.params.data, sm.wildcards.instructor, runs)
 write_store(data, sm.output[0])
 log.info("%s: %d samples, %d excluded (not converged), %d with ice on the domain border (%s)",
