@@ -63,8 +63,8 @@ def driver_run(state: xr.Dataset, model: FlowModel, climate: dict, settings: Evo
 
 def compare_drivers(runs: dict[str, xr.Dataset], reference: str) -> list[dict]:
     """One row per driver of ``runs`` (label -> ``driver_run`` output): the comparison with the
-    run of ``reference`` (volume and area differences over time, end thickness RMSE; a run
-    that stopped early is compared as far as it got), the years reached, the whole run's wall
+    run of ``reference`` (volume and area differences over time, end thickness RMSE; where
+    either run stopped early, as far as both got), the years reached, the whole run's wall
     time (s) and its speed-ups over the reference's and the hybrid's runs (None where that
     driver did not run, or the run stopped early: a shorter run is not a faster one)."""
     ref = runs[reference]
@@ -72,7 +72,8 @@ def compare_drivers(runs: dict[str, xr.Dataset], reference: str) -> list[dict]:
     full = {label: "stopped" not in run.attrs for label, run in runs.items()}
     rows = []
     for label, run in runs.items():
-        numbers = compare_runs(run, ref)
+        n = min(run.sizes["time"], ref.sizes["time"])   # as far as both got
+        numbers = compare_runs(run.isel(time=slice(0, n)), ref.isel(time=slice(0, n)))
         row = {"driver": label, "model": run.attrs.get("flow_model", label),
                "years_reached": float(run.time[-1]), "stopped": run.attrs.get("stopped"),
                "seconds": seconds[label], **numbers}

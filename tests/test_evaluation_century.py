@@ -80,3 +80,27 @@ def test_an_interrupted_run_resumes_and_refuses_another(glacier, tmp_path):
     (tmp_path / "other.nc.partial").write_bytes((tmp_path / "resumed.nc").read_bytes())
     with pytest.raises(InputError, match="other settings"):
         driver_run(glacier, model, climate, settings, tmp_path / "other.nc", 2.0, {"x": 1})
+
+
+def _run(times, volume, seconds, stopped=None):
+    import xarray as xr
+    n = len(times)
+    run = xr.Dataset({"thk": (("time", "y", "x"), np.full((n, 3, 3), 10.0)),
+                      "volume": ("time", np.asarray(volume, float)),
+                      "area": ("time", np.full(n, 9e4))}, coords={"time": times},
+                     attrs={"wall_time_s": seconds})
+    if stopped:
+        run.attrs["stopped"] = stopped
+    return run
+
+
+def test_runs_that_stopped_early_are_compared_as_far_as_both_got():
+    runs = {"stokes": _run([0, 2, 4], [1.0, 1.1, 1.2], 100.0, stopped="thicker than 5000 m"),
+            "emulator_stokes": _run([0, 2, 4, 6], [1.0, 1.0, 1.32, 1.5], 0.5),
+            "short": _run([0, 2], [1.0, 0.99], 0.1, stopped="out of range")}
+    rows = {r["driver"]: r for r in compare_drivers(runs, "stokes")}
+    assert rows["emulator_stokes"]["time_a"] == [0, 2, 4]
+    assert rows["emulator_stokes"]["end_rel_volume_diff"] == pytest.approx(0.1)
+    assert rows["short"]["time_a"] == [0, 2] and rows["short"]["years_reached"] == 2
+    # a run cut short is not a faster one: no speed-up where either stopped
+    assert all(r["speedup_vs_stokes"] is None for r in rows.values())
