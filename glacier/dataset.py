@@ -84,15 +84,24 @@ def start_domains(config: dict) -> list[str]:
 
 
 def data_files(config: dict, data_dir: str | Path) -> dict[tuple[str, str, int], Path]:
-    """Every file a generation of ``config`` makes, keyed as ``assemble`` takes them: the runs
-    (domain, climate, sample) and the start states (domain, START, sample)."""
-    if START in config["climates"] and config.get("start_states", 0):
+    """Every file a generation of ``config`` (validated: its defaults filled in) makes, keyed as
+    ``assemble`` takes them: the runs (domain, climate, sample) of the domains with ``runs``
+    and the start states (domain, START, sample). A domain without runs that gets no start
+    state either is refused with an InputError."""
+    if START in config["climates"] and config["start_states"]:
         raise InputError(f"a climate may not be named '{START}' with start_states: that name "
                          "marks the start-state samples")
-    files = {(d, c, s): run_path(data_dir, d, c, s) for d in sorted(config["domains"])
+    starts = start_domains(config) if config["start_states"] else []
+    idle = [d for d, spec in sorted(config["domains"].items())
+            if not spec["runs"] and d not in starts]
+    if idle:
+        raise InputError(f"domain(s) {idle} have runs: false but get no start states (those "
+                         "need start_states > 0, outline_elevation and the training split)")
+    files = {(d, c, s): run_path(data_dir, d, c, s)
+             for d, spec in sorted(config["domains"].items()) if spec["runs"]
              for c in sorted(config["climates"]) for s in range(config["parameters"]["samples"])}
-    files.update({(d, START, k): start_path(data_dir, d, k) for d in start_domains(config)
-                  for k in range(config.get("start_states", 0))})
+    files.update({(d, START, k): start_path(data_dir, d, k) for d in starts
+                  for k in range(config["start_states"])})
     return files
 
 

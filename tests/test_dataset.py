@@ -346,21 +346,29 @@ def test_a_generation_under_way_can_be_assembled(tmp_path, capsys):
 def test_start_states_of_training_glaciers_of_estimated_thickness(tmp_path):
     """``start_states``: the training glaciers of estimated thickness (not the held-out ones,
     not the grown ones) get k samples of their start state under A and c of their own draws,
-    solved once by every instructor; the store lists them under the climate 'start'."""
+    solved once by every instructor; the store lists them under the climate 'start'. A domain
+    with ``runs: false`` gets its start states and no run."""
     from glacier.dataset import START, START_DRAWS, data_files, start_domains
     from glacier.datagen import solve_start
 
     massif = {"topography": "ticino_200m", "x0": 465323.0, "y0": 5154000.0, "nx": 20,
               "ny": 16, "outline_elevation": 2300.0,
               "estimate": {"basal_stress": 0.15, "min_slope": 0.025, "slope_scale": 1000.0}}
-    config = {"domains": {"m_train": massif, "m_test": massif, "grown": {"synthetic_seed": 1}},
+    config = {"domains": {"m_train": {**massif, "runs": True}, "m_test": {**massif, "runs": True},
+                          "m_only": {**massif, "runs": False},
+                          "grown": {"synthetic_seed": 1, "runs": True}},
               "splits": {"test": ["m_test"], "val": []}, "climates": {"growth": {}},
               "parameters": {"samples": 1}, "start_states": 2}
-    assert start_domains(config) == ["m_train"]
+    assert start_domains(config) == ["m_only", "m_train"]
     files = data_files(config, tmp_path)
-    assert {k for k in files if k[1] == START} == {("m_train", START, 0), ("m_train", START, 1)}
+    assert {k for k in files if k[1] == START} == {
+        (d, START, k) for d in ("m_only", "m_train") for k in (0, 1)}
+    # runs: false: start states only, no run of that domain
+    assert {k[0] for k in files if k[1] != START} == {"m_train", "m_test", "grown"}
     with pytest.raises(InputError, match="may not be named 'start'"):
         data_files({**config, "climates": {START: {}}}, tmp_path)
+    with pytest.raises(InputError, match=r"\['m_only'\] have runs: false but get no start"):
+        data_files({**config, "start_states": 0}, tmp_path)
 
     state = build_domain(massif, {"resolution": 200.0, "nx": 20, "ny": 16})
     spec = {"arrhenius": [20, 150], "slidingco": [0.02, 1.0], "per_domain": True}

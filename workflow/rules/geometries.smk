@@ -7,7 +7,7 @@ rule geometry:
         spec=lambda wc: {
             k: v
             for k, v in config["domains"][wc.domain].items()
-            if k not in ("ela_offset", "years")  # simulate's
+            if k not in ("ela_offset", "years", "runs")  # simulate's and assemble's
         },
         grid=config["grid"],
     log:
