@@ -21,7 +21,6 @@ DATA = os.path.expanduser(config["data_dir"] or RESULTS)
 outside the work tree, or results_dir."""
 DOMAINS = sorted(config["domains"])
 CLIMATES = sorted(config["climates"])
-SAMPLES = list(range(config["parameters"]["samples"]))
 INSTRUCTORS = sorted(config["instructors"])
 
 

@@ -24,10 +24,13 @@ from glacier.flow import StepFunction, velocity_dataset
 from glacier.validation import validate_state
 from emulator.finetune import RETRAIN_RATE, EnergyFineTuning, energy_levels
 from emulator.manifest import GRID_SPACING, MANIFEST, OUT_OF_RANGE, read_manifest
-from emulator.step import MOVING, step_function
+from emulator.step import step_function
 
 log = logging.getLogger("icebench")
 
+
+DERIVED_INPUTS = ("slopsurfx", "slopsurfy", GRID_SPACING)
+"""Network inputs computed from the state rather than read from it."""
 
 COMPANION_LIBRARY = Path(__file__).resolve().parent.parent / "library"
 """The emulator library shipped in the repository (trained by ``config/library.yaml``), found
@@ -138,29 +141,33 @@ class EmulatorFlowModel:
         else:
             raise InputError(message)
 
+    def require_inputs(self, state: xr.Dataset) -> None:
+        """Raise InputError if ``state`` lacks a field the network takes (the slopes and the
+        grid spacing are derived from it)."""
+        missing = [f for f in self.inputs if f not in DERIVED_INPUTS and f not in state]
+        if missing:
+            raise InputError(f"the state lacks field(s) {missing} that the emulator needs")
+
     def input_fields(self, state: xr.Dataset) -> np.ndarray:
         """The network input (1, y, x, channels) of a state, in the fields' units."""
+        self.require_inputs(state)
         dx = grid_spacing(state)
         sx, sy = surface_slopes(state.usurf.values, dx)
         derived = {"slopsurfx": sx, "slopsurfy": sy,
                    GRID_SPACING: np.full(state.thk.shape, dx)}
-        missing = [f for f in self.inputs if f not in derived and f not in state]
-        if missing:
-            raise InputError(f"the state lacks field(s) {missing} that the emulator needs")
         channels = [derived[f] if f in derived else state[f].values for f in self.inputs]
         return np.stack(channels, axis=-1)[None].astype(np.float32)
 
     def prepare(self, state: xr.Dataset) -> StepFunction | None:
         """The fast path for a time loop on ``state``'s grid and fixed fields (``emulator.step``):
         the state validated and checked against the manifest once, then a function
-        ``thk -> {field: array}`` that skips both; its caller checks the thickness it passes. None for an emulator that fine-tunes itself (it needs the host input)."""
+        ``thk -> {field: array}`` that skips both; its caller checks the thickness it passes.
+        None for an emulator that fine-tunes itself (it needs the host input)."""
         if self.finetuning is not None:
             return None
         state = validate_state(state, required=("thk", "usurf", "topg", "arrhenius", "slidingco"))
         self.check(state)
-        missing = [f for f in self.inputs if f not in MOVING + (GRID_SPACING,) and f not in state]
-        if missing:
-            raise InputError(f"the state lacks field(s) {missing} that the emulator needs")
+        self.require_inputs(state)
         return step_function(self.keras_model, self.inputs, self.outputs, state,
                              float(self.manifest["ice_threshold_m"]))
 

@@ -40,13 +40,14 @@ def ladder(model, state, sizes: list[int], repeats: int) -> list[dict]:
     from evaluation.resample import resample
 
     rows = []
+    velocity = quietly(model.velocity)
     for n in sizes:
         grid = resample(state, n)
         x = model.input_fields(grid)
         step = quietly(model.prepare)(grid)
         thk = grid.thk.values
         network = time_call(lambda: model.keras_model.predict_on_batch(x), repeats)["seconds"]
-        call = time_call(lambda: quietly(model.velocity)(grid), repeats)["seconds"]
+        call = time_call(lambda: velocity(grid), repeats)["seconds"]
         fast = time_call(lambda: step(thk), repeats)["seconds"]
         rows.append({"nx": grid.sizes["x"], "ny": grid.sizes["y"], "network_s": network,
                      "velocity_s": call, "fast_s": fast,

@@ -20,7 +20,7 @@ from scipy.ndimage import gaussian_filter
 
 from glacier.dataset import touches_border
 from glacier.errors import InputError, SolverError
-from glacier.evolve import EvolveSettings, evolve
+from glacier.evolve import EvolveSettings, evolve, snapshot
 from glacier.fields import VELOCITY_FIELDS, complete_state, with_units
 from glacier.flow import get_flow_model
 from glacier.schema import defaults
@@ -136,10 +136,7 @@ def simulate_run(state: xr.Dataset, climate: dict | None, parameters: dict[str, 
     try:
         if settings is None:
             vel = timed[driver].velocity(state)
-            evaluate_others(xr.Dataset({"thk": state.thk, "usurf": state.usurf,
-                                        "smb": state.thk * 0.0,
-                                        **{k: vel[k] for k in VELOCITY_FIELDS}}
-                                       ).expand_dims(time=[0.0]))
+            evaluate_others(snapshot(state, vel, np.zeros(state.thk.shape), 0.0))
         else:
             evolve(state, timed[driver], ElaSmb(**climate), settings, show_progress=False,
                    on_snapshot=evaluate_others)

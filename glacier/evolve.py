@@ -73,7 +73,10 @@ def _set_thickness(state: xr.Dataset, thk: np.ndarray) -> None:
     state["usurf"] = (("y", "x"), state.topg.values + thk)
 
 
-def _snapshot(state: xr.Dataset, vel: dict, smb: np.ndarray, t: float) -> xr.Dataset:
+def snapshot(state: xr.Dataset, vel, smb: np.ndarray, t: float) -> xr.Dataset:
+    """The output record of ``state`` at time ``t`` (a): thk, usurf, the balance ``smb``
+    (m a-1) and the six velocity fields of ``vel`` (a dict of arrays or a Dataset, m a-1),
+    with a time axis of length 1."""
     snap = xr.Dataset({"thk": state.thk, "usurf": state.usurf, "smb": (("y", "x"), smb),
                        **{k: (("y", "x"), np.asarray(vel[k], dtype=float))
                           for k in VELOCITY_FIELDS}})
@@ -125,7 +128,7 @@ def evolve(state: xr.Dataset, flow_model: FlowModel, smb_model, settings: Evolve
                 smb = smb_model(usurf, t, icemask)
                 if next_out < len(out_times) and at_output:
                     _set_thickness(state, thk)
-                    snap = _snapshot(state, vel, smb, t)
+                    snap = snapshot(state, vel, smb, t)
                     snaps.append(snap)
                     if on_snapshot is not None:
                         on_snapshot(snap)

@@ -2,7 +2,7 @@
 # climate by every driver (instructors and emulators) with the data's velocity-renewal schedule,
 # in resumable chunks under DATA/century/, then compared with the reference driver. Target:
 # `snakemake --cores N century`. Uses the globals of the Snakefile, EVALUATION of evaluate.smk
-# (with the derived defaults of the century keys) and shift_ela of simulate.smk.
+# (with the derived defaults of the century keys), shift_ela and instructor_spec of simulate.smk.
 
 CENTURY_CLIMATE = EVALUATION["century_climate"]
 CENTURY_DOMAINS = EVALUATION["century_domains"]
@@ -52,7 +52,7 @@ rule century_run:
         instructor=lambda wc: (
             None  # an emulator: its model file is the input
             if wc.driver.startswith("emulator_")
-            else {k: v for k, v in config["instructors"][wc.driver].items() if k != "domains"}
+            else instructor_spec(wc.driver)
         ),
         climate=lambda wc: shift_ela(
             config["climates"][CENTURY_CLIMATE], config["domains"][wc.domain]["ela_offset"]

@@ -2,11 +2,16 @@ from glacier.dataset import START_DRAWS
 from glacier.smb import shift_ela
 
 
+def instructor_spec(name):
+    """An instructor's config without its domains list: an edit of that list reruns only the
+    jobs of the domains it adds or removes."""
+    return {k: v for k, v in config["instructors"][name].items() if k != "domains"}
+
+
 def domain_instructors(domain):
-    """The instructors that solve ``domain``, without their domains lists: an edit of one
-    reruns only the runs of the domains it adds or removes."""
+    """The instructors that solve ``domain``, each as ``instructor_spec`` gives it."""
     return {
-        name: {k: v for k, v in spec.items() if k != "domains"}
+        name: instructor_spec(name)
         for name, spec in config["instructors"].items()
         if name == config["driver"] or domain in spec.get("domains", DOMAINS)
     }
