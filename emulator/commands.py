@@ -16,11 +16,12 @@ def cmd_train(args) -> int:
     if args.no_mlflow:
         overrides["mlflow"] = False
     config = load_config(args.config, **overrides)
-    summary = train(args.data, config, args.out)
+    summary = train(args.data, config, args.out, time_limit_s=args.time_limit)
     scores = {k: round(v, 4) for k, v in summary["val_scores"].items() if k != "samples"}
+    stopped = "" if summary.get("complete", True) else " (time limit: rerun to resume)"
     print(f"trained {args.out}: {summary['config']['architecture']}, {summary['parameters']} "
-          f"parameters, {summary['epochs_run']} epochs in {summary['train_seconds']:.1f} s; "
-          f"validation {json.dumps(scores)}")
+          f"parameters, {summary['epochs_run']} epochs in {summary['train_seconds']:.1f} s"
+          f"{stopped}; validation {json.dumps(scores)}")
     return 0
 
 
@@ -53,6 +54,9 @@ def add_commands(sub, verify_sub) -> None:
     p.add_argument("--seed", type=int, help="override the config's seed")
     p.add_argument("--init", help="fine-tune a trained emulator: a bundle (e.g. library/hybrid/"
                                   "v001), a training folder or a .keras file")
+    p.add_argument("--time-limit", type=float, metavar="SECONDS",
+                   help="stop after the first epoch ending this long into the fit and save "
+                        "the best model so far; a rerun resumes")
     p.add_argument("--tracking-uri", help=f"MLflow tracking URI (default {DEFAULT_TRACKING_URI})")
     p.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
     p.set_defaults(func=cmd_train)

@@ -4,7 +4,9 @@ Writes into ``out_dir``: ``model.keras`` (the best model: lowest validation loss
 ``training.json`` (config, dataset identity, scales, trained ranges, history, validation
 scores, timings, code version), ``history.csv``, ``learning_curve.png`` and
 ``checkpoints/`` (see emulator.checkpoint). Rerunning on an interrupted ``out_dir`` resumes
-from the last finished epoch; on a finished one it returns the saved summary.
+from the last finished epoch; on a finished one it returns the saved summary. A training given
+a time limit stops after the first epoch that ends past it and writes the same files with
+``complete: false`` in the summary (the best model so far); a rerun resumes it.
 """
 
 import csv
@@ -105,6 +107,26 @@ def _write_history(history: list[dict], path: Path) -> None:
         writer.writerows(history)
 
 
+def time_limit(seconds: float):
+    """A Keras callback that stops the fit after the first epoch ending ``seconds`` (wall
+    clock) after the fit began; its ``reached`` says whether it did."""
+    import keras
+
+    class TimeLimit(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.reached, self.t0 = False, None
+
+        def on_train_begin(self, logs=None):
+            self.t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            if time.perf_counter() - self.t0 >= seconds:
+                self.reached = self.model.stop_training = True
+
+    return TimeLimit()
+
+
 def _stale(finished: dict | None, state: dict | None, meta: dict) -> str:
     """Why a training found in the work folder (its ``training.json`` summary ``finished``, or
     its checkpoint ``state``) is not the one ``meta`` (config and dataset hash) asks for; ""
@@ -146,11 +168,14 @@ def initial_model(config: TrainConfig):
 
 
 def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
-          verbose: int | None = None, replace_stale: bool = False) -> dict:
+          verbose: int | None = None, replace_stale: bool = False,
+          time_limit_s: float | None = None) -> dict:
     """Train (or resume, or return the finished summary of) an emulator; see the module doc.
 
     ``store``: path of an instructor's Zarr store; ``config``: TrainConfig, dict, file path
     or None; ``callbacks``: extra Keras callbacks (run after the checkpointing);
+    ``time_limit_s``: stop after the first epoch that ends this many seconds (wall clock)
+    into the fit, keeping what a finished training keeps with ``complete: false``;
     ``verbose``: Keras progress (default: a bar on a terminal, a line per epoch otherwise).
     ``replace_stale``: delete a training in ``out_dir`` made for another config or dataset
     and start afresh (the DAG's work folders), instead of raising InputError.
@@ -174,6 +199,8 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
                                   "content_hash": data.attrs.get("content_hash")}))
     ckpt_dir = out / "checkpoints"
     finished = json.loads(summary_path.read_text()) if summary_path.exists() else None
+    if finished is not None and not finished.get("complete", True):
+        finished = None
     state = read_state(ckpt_dir)
     stale = _stale(finished, state, meta)
     if stale and not replace_stale:
@@ -223,13 +250,15 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
         log.info("resuming %s after epoch %d", out, initial_epoch)
     checkpoint = ResumableCheckpoint(ckpt_dir, config.patience, meta, state)
     done = checkpoint.state["stopped_early"] or initial_epoch >= config.epochs
+    limit = time_limit(time_limit_s) if time_limit_s is not None else None
     t0 = time.perf_counter()
     if not done:
         if verbose is None:
             verbose = 1 if sys.stderr.isatty() else 2
         model.fit(train_data, validation_data=val_data, epochs=config.epochs,
                   initial_epoch=initial_epoch, verbose=verbose, shuffle=False,
-                  callbacks=[EpochSetter(train_data), checkpoint, *callbacks])
+                  callbacks=[EpochSetter(train_data), checkpoint, *callbacks,
+                             *([limit] if limit else [])])
     fit_seconds = time.perf_counter() - t0
     state = checkpoint.state
     best = load_model(ckpt_dir / "best.keras", compile=False)
@@ -261,6 +290,8 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
         "output_scales": dict(zip(config.outputs, out_scales)),
         "trained_ranges": trained_ranges(data, config.ice_threshold, train_data.indices),
         "epochs_run": len(history),
+        "complete": not (limit is not None and limit.reached
+                         and len(history) < config.epochs and not state["stopped_early"]),
         "best_epoch": state["best_epoch"],
         "stopped_early": state["stopped_early"],
         "history": history,

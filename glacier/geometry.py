@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
-from scipy.ndimage import distance_transform_edt, gaussian_filter, label
+from scipy.ndimage import distance_transform_edt, find_objects, gaussian_filter, label
 
 from glacier.constants import GLEN_N, RHO_G
 from glacier.errors import InputError
@@ -278,6 +278,60 @@ def outlined_glacier(source: str | Path, x0: float, y0: float, nx: int, ny: int,
     state.attrs["source"] = (f"outlined_glacier({window.attrs['source']}, x0={x0}, y0={y0}, "
                              f"{nx}x{ny} at {resolution} m, outline above {outline_elevation} m)")
     return state
+
+
+def _overlap(a: tuple, b: tuple) -> bool:
+    """Whether two rectangles (x_min, y_min, x_max, y_max) overlap."""
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def massif_windows(source: str | Path, outline_elevations: list[float], size: int = 96,
+                   resolution: float = 100.0, margin: float = 1000.0,
+                   cells: tuple[int, int] = (300, 1500),
+                   avoid: list[tuple[float, float, float, float]] = (),
+                   shun: list[tuple[float, float, float, float]] = ()) -> list[dict]:
+    """Windows of a DEM that each hold one massif whole, for glaciers of estimated thickness
+    (``outlined_glacier``): for each outline elevation (m, ascending), every connected region
+    above it (on the DEM resampled to ``resolution`` m) of ``cells`` (min, max) cells that fits
+    a ``size`` x ``size`` window with ``margin`` (m) of ice-free ground on every side and holds
+    that window's highest cell (so ``summit_region`` picks it), whose window overlaps no
+    rectangle of ``avoid`` ((x_min, y_min, x_max, y_max), m: held-out domains, of which nothing
+    may be seen), whose massif overlaps no rectangle of ``shun`` (other domains: no massif
+    twice) and no massif already found. Each: ``{"x0", "y0"}`` (lower-left cell
+    centre, m), ``outline_elevation`` (m), ``cells`` and ``summit`` (m), in the order found."""
+    dem = topography_window(source, resolution=resolution)
+    z, x, y = dem.topg.values, dem.x.values, dem.y.values
+    ny, nx = z.shape
+    pad = int(np.ceil(margin / resolution))
+    if size > min(ny, nx):
+        raise InputError(f"windows of {size} cells do not fit the DEM ({ny} x {nx} at "
+                         f"{resolution:g} m)")
+    found, claimed = [], np.zeros(z.shape, dtype=bool)
+    for elevation in sorted(float(e) for e in outline_elevations):
+        regions, count = label(z > elevation)
+        for index, where in enumerate(find_objects(regions), start=1):
+            massif = regions[where] == index
+            rows, cols = where
+            if not cells[0] <= massif.sum() <= cells[1] or claimed[where][massif].any():
+                continue
+            r0, r1, c0, c1 = rows.start - pad, rows.stop + pad, cols.start - pad, cols.stop + pad
+            if r1 - r0 > size or c1 - c0 > size or r0 < 0 or c0 < 0 or r1 > ny or c1 > nx:
+                continue
+            wr = int(np.clip((r0 + r1 - size) // 2, 0, ny - size))
+            wc = int(np.clip((c0 + c1 - size) // 2, 0, nx - size))
+            window = (slice(wr, wr + size), slice(wc, wc + size))
+            box = (x[wc], y[wr], x[wc + size - 1], y[wr + size - 1])
+            body = (x[cols.start], y[rows.start], x[cols.stop - 1], y[rows.stop - 1])
+            if any(_overlap(box, a) for a in avoid) or any(_overlap(body, a) for a in shun):
+                continue
+            top = np.unravel_index(np.argmax(z[window]), (size, size))
+            if regions[window][top] != index:
+                continue
+            claimed[where] |= massif
+            found.append({"x0": float(x[wc]), "y0": float(y[wr]),
+                          "outline_elevation": elevation, "cells": int(massif.sum()),
+                          "summit": float(z[window][top])})
+    return found
 
 
 def halfar_thickness(r: np.ndarray, t: float, h0: float, r0: float, arrhenius: float,

@@ -164,6 +164,36 @@ def cmd_data_assemble(args) -> int:
     return 0
 
 
+def cmd_data_windows(args) -> int:
+    import yaml
+    from snakemake.utils import validate
+
+    from glacier.geometry import massif_windows
+    from glacier.schema import SCHEMA_PATH
+
+    config = yaml.safe_load(open(args.config))
+    validate(config, str(SCHEMA_PATH))
+    res = float(config["grid"]["resolution"])
+    held_out = {*config["splits"]["test"], *config["splits"].get("val", [])}
+    avoid, shun = [], []
+    for name, spec in config["domains"].items():
+        if "x0" in spec and "y0" in spec:
+            nx, ny = spec.get("nx", config["grid"]["nx"]), spec.get("ny", config["grid"]["ny"])
+            (avoid if name in held_out else shun).append(
+                (spec["x0"], spec["y0"], spec["x0"] + res * (nx - 1), spec["y0"] + res * (ny - 1)))
+    found = massif_windows(args.topography, args.elevations, args.size, res, args.margin,
+                           (args.min_cells, args.max_cells), avoid, shun)
+    print(f"# {len(found)} massif window(s) of {args.topography} at {res:g} m: no window over a "
+          f"held-out domain of {args.config}, no massif in another domain's window (cells "
+          "above the outline, summit in m)")
+    for k, w in enumerate(found, start=1):
+        print(f"{args.prefix}{k}: {{topography: {args.topography}, x0: {w['x0']:.0f}, "
+              f"y0: {w['y0']:.0f}, nx: {args.size}, ny: {args.size}, outline_elevation: "
+              f"{w['outline_elevation']:g}, runs: false, estimate: *estimate}}  "
+              f"# {w['cells']} cells, summit {w['summit']:.0f}")
+    return 0
+
+
 def cmd_data_verify(args) -> int:
     from glacier.dataset import verify_store
 
@@ -253,6 +283,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--instructor", required=True, help="whose velocities (hybrid, stokes, ...)")
     p.add_argument("--out", help="store path (default <data_dir>/data/<instructor>_partial.zarr)")
     p.set_defaults(func=cmd_data_assemble)
+    p = data_sub.add_parser("windows", help="find DEM windows that each hold one massif whole "
+                                            "(new glaciers of estimated thickness for a config)")
+    p.add_argument("--config", required=True, help="workflow config: its grid, and its domains "
+                                                   "to keep clear of")
+    p.add_argument("--topography", required=True, help="a bundled DEM name or a NetCDF path")
+    p.add_argument("--elevations", type=float, nargs="+", required=True,
+                   help="outline elevations to try (m)")
+    p.add_argument("--size", type=int, default=96, help="window cells per side")
+    p.add_argument("--margin", type=float, default=1000.0, help="ice-free margin (m)")
+    p.add_argument("--min-cells", type=int, default=300)
+    p.add_argument("--max-cells", type=int, default=1500)
+    p.add_argument("--prefix", default="window_", help="domain name prefix")
+    p.set_defaults(func=cmd_data_windows)
     p = data_sub.add_parser("verify", help="recompute a store's content hash and compare")
     p.add_argument("store")
     p.set_defaults(func=cmd_data_verify)

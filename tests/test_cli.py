@@ -93,3 +93,31 @@ def test_json_output_is_pure_json():
                          capture_output=True, text=True, check=True).stdout
     row = json.loads(out)
     assert row["experiment"] == "D" and row["max_surface_speed"] > row["min_surface_speed"] > 0
+
+
+def test_data_windows_reproduces_the_start_only_windows_of_library_v002(tmp_path, capsys):
+    """``icebench data windows``, run as config/library_v002.yaml's comment says on that config
+    without the windows it found, finds them again (same place, same outline elevation)."""
+    import yaml
+
+    config = yaml.safe_load(open("config/library_v002.yaml"))
+    found_before = {k: v for k, v in config["domains"].items() if "_w" in k}
+    assert len(found_before) == 10
+    for name in found_before:
+        del config["domains"][name]
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    again = {}
+    for dem, prefix in (("ticino_200m", "ticino_w"), ("linth_200m", "linth_w")):
+        assert main(["data", "windows", "--config", str(path), "--topography", dem,
+                     "--elevations", *map(str, range(2200, 3001, 50)), "--size", "96",
+                     "--margin", "800", "--min-cells", "250", "--max-cells", "2500",
+                     "--prefix", prefix]) == 0
+        lines = [line for line in capsys.readouterr().out.splitlines()
+                 if not line.startswith("#")]
+        for line in lines:
+            again.update(yaml.safe_load(line.replace("*estimate", "null")))
+    assert sorted(again) == sorted(found_before)
+    for name, spec in found_before.items():
+        assert (again[name]["x0"], again[name]["y0"], again[name]["outline_elevation"]) == \
+            (spec["x0"], spec["y0"], spec["outline_elevation"])

@@ -343,9 +343,9 @@ def test_a_generation_under_way_can_be_assembled(tmp_path, capsys):
     assert "instructor 'stokes' is not in" in capsys.readouterr().err
 
 
-def test_start_states_of_training_glaciers_of_estimated_thickness(tmp_path):
-    """``start_states``: the training glaciers of estimated thickness (not the held-out ones,
-    not the grown ones) get k samples of their start state under A and c of their own draws,
+def test_start_states_of_glaciers_of_estimated_thickness(tmp_path):
+    """``start_states``: the glaciers of estimated thickness (held-out ones too, not the grown
+    ones) get k samples of their start state under A and c of their own draws,
     solved once by every instructor; the store lists them under the climate 'start'. A domain
     with ``runs: false`` gets its start states and no run."""
     from glacier.dataset import START, START_DRAWS, data_files, start_domains
@@ -359,10 +359,10 @@ def test_start_states_of_training_glaciers_of_estimated_thickness(tmp_path):
                           "grown": {"synthetic_seed": 1, "runs": True}},
               "splits": {"test": ["m_test"], "val": []}, "climates": {"growth": {}},
               "parameters": {"samples": 1}, "start_states": 2}
-    assert start_domains(config) == ["m_only", "m_train"]
+    assert start_domains(config) == ["m_only", "m_test", "m_train"]
     files = data_files(config, tmp_path)
     assert {k for k in files if k[1] == START} == {
-        (d, START, k) for d in ("m_only", "m_train") for k in (0, 1)}
+        (d, START, k) for d in ("m_only", "m_test", "m_train") for k in (0, 1)}
     # runs: false: start states only, no run of that domain
     assert {k[0] for k in files if k[1] != START} == {"m_train", "m_test", "grown"}
     with pytest.raises(InputError, match="may not be named 'start'"):

@@ -166,6 +166,23 @@ def test_resume_after_interruption(store, reference_run, tmp_path):
         train(store, {**FAST, "seed": 9}, out, verbose=0)          # checkpointed, other config
 
 
+def test_time_limit_keeps_the_best_so_far_and_resumes(store, reference_run, tmp_path):
+    """A training past its time limit stops after that epoch with the files of a finished one
+    (``complete: false``); a rerun resumes it and ends as an uninterrupted training ends."""
+    from emulator.train import train
+
+    _, ref = reference_run
+    out = tmp_path / "limited"
+    partial = train(store, FAST, out, verbose=0, time_limit_s=0.0)
+    assert partial["epochs_run"] == 1 and partial["complete"] is False
+    assert (out / "model.keras").exists() and "fidelity_velbar" in partial["val_scores"]
+    summary = train(store, FAST, out, verbose=0)
+    assert summary["complete"] is True and summary["epochs_run"] == ref["epochs_run"] == 3
+    np.testing.assert_allclose([h["loss"] for h in summary["history"]],
+                               [h["loss"] for h in ref["history"]], rtol=1e-6)
+    assert train(store, FAST, out, verbose=0, time_limit_s=0.0)["complete"] is True
+
+
 def test_stale_training_is_replaced_when_asked(store, reference_run, tmp_path):
     """The DAG's work folder: a finished training for another config is discarded, not
     returned as if it were the one asked for (it was, before: a rerun after new data

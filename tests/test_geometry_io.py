@@ -175,3 +175,39 @@ def test_outlined_glacier_is_a_valid_state_with_ice_inside_its_window():
     ice = state.thk.values > 1
     assert ice.sum() > 50 and not ice[0].any() and not ice[:, 0].any()
     assert np.allclose(state.topg + state.thk, state.usurf)
+
+
+def test_massif_windows_find_whole_massifs_clear_of_other_domains(tmp_path):
+    """``massif_windows`` on a made DEM of five hills (200 m cells, read at 100 m): only the hill
+    of the right size, with room for its margin and under no avoided rectangle, is found,
+    once; its window, outlined as a domain is, holds that massif whole."""
+    from glacier.geometry import massif_windows, summit_region
+
+    x = 200.0 * np.arange(300)
+    X, Y = np.meshgrid(x, x)
+
+    def hill(cx, cy, height, sigma):
+        return height * np.exp(-((X - cx) ** 2 + (Y - cy) ** 2) / (2 * sigma**2))
+
+    z = 2000.0 + hill(15e3, 15e3, 1000, 1360) + hill(45e3, 15e3, 600, 1000) \
+        + hill(800, 40e3, 1000, 1360) + hill(40e3, 45e3, 1000, 5000) \
+        + hill(15e3, 45e3, 1000, 1360)
+    dem = xr.Dataset({"usurf": (("y", "x"), z), "thk": (("y", "x"), np.zeros_like(z))},
+                     coords={"x": x, "y": x})
+    dem.to_netcdf(tmp_path / "hills.nc")
+    avoid = [(12e3, 42e3, 18e3, 48e3)]                 # over the fifth hill
+    found = massif_windows(tmp_path / "hills.nc", [2500, 2600], size=96, resolution=100.0,
+                           margin=1000.0, cells=(300, 1500), avoid=avoid)
+    assert len(found) == 1
+    w = found[0]
+    # the first hill: radius 1.36 km * sqrt(2 ln 2) = 1.60 km above 2500 m, ~805 cells of 1 ha
+    assert w["outline_elevation"] == 2500 and abs(w["cells"] - 805) < 40
+    assert abs(w["x0"] + 4750 - 15e3) <= 200 and abs(w["y0"] + 4750 - 15e3) <= 200
+    window = topography_window(tmp_path / "hills.nc", 100.0, w["x0"], w["y0"], 96, 96)
+    massif = summit_region(window.topg.values, w["outline_elevation"])
+    assert massif.sum() == w["cells"]
+    margin = 10                                       # 1 km of ice-free cells on every side
+    assert not massif[:margin].any() and not massif[-margin:].any()
+    assert not massif[:, :margin].any() and not massif[:, -margin:].any()
+    with pytest.raises(InputError, match="do not fit the DEM"):
+        massif_windows(tmp_path / "hills.nc", [2500], size=700)

@@ -1,4 +1,4 @@
-from glacier.dataset import DATA_KEYS, data_files
+from glacier.dataset import DATA_KEYS, START, data_files
 
 DATA_CONFIG = {key: config[key] for key in DATA_KEYS}
 
@@ -56,3 +56,10 @@ rule data:
     """Target: both instructors' datasets and their summaries."""
     input:
         expand(f"{RESULTS}/data/{{instructor}}_summary.txt", instructor=INSTRUCTORS),
+
+
+rule starts:
+    """Target: the start-state samples alone (``start_states``), the cheap part of the data; a
+    store of them is ``icebench data assemble`` of what exists."""
+    input:
+        [str(path) for key, path in DATA_FILES.items() if key[1] == START],

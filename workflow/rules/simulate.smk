@@ -49,7 +49,7 @@ rule simulate:
 
 
 rule start_state:
-    """One start-state sample of a training glacier of estimated thickness: the state as the
+    """One start-state sample of a glacier of estimated thickness: the state as the
     geometry gives it, under an A and c of its own (parameter draw START_DRAWS + k), solved
     once by every instructor of the domain, with no evolution."""
     input:

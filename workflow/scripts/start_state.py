@@ -1,4 +1,4 @@
-"""Rule start_state: one training glacier's start state under its own A and c, solved once by
+"""Rule start_state: one glacier's start state under its own A and c, solved once by
 every instructor."""
 
 from glacier.datagen import sample_parameters, solve_start
