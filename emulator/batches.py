@@ -55,7 +55,9 @@ class GlacierBatches(keras.utils.PyDataset):
     within each), which reads each chunk once per epoch but puts consecutive snapshots of one
     run in the same batch: fine for stores of many runs, harmful for small ones (the paper CNN
     did not learn at all from 8-sample batches of single runs on the 32 x 32 library store).
-    ``targets="inputs"`` makes the inputs the targets too (for the energy loss, which needs
+    ``repeats`` > 1 visits every sample that many times per epoch (each visit its own patch and
+    symmetry): longer epochs for small stores, so that the per-epoch work (validation,
+    checkpoint) does not dominate on a fast device. ``targets="inputs"`` makes the inputs the targets too (for the energy loss, which needs
     the state and no velocity). With ``augment``, each sample gets one of the 8 grid symmetries (4 reflections on
     non-square grids). Batch ``i`` of epoch ``e`` depends only on (seed, e, i), so a training
     resumed at epoch ``e`` (set ``epoch``) sees the same batches as an uninterrupted one.
@@ -63,7 +65,7 @@ class GlacierBatches(keras.utils.PyDataset):
 
     def __init__(self, data, indices, inputs, outputs, batch_size, patch_size=None,
                  augment=False, shuffle=False, seed=0, ice_threshold=1.0, targets="velocities",
-                 **kwargs):
+                 repeats=1, **kwargs):
         super().__init__(**kwargs)
         self.data = data
         self.indices = np.asarray(indices)
@@ -75,6 +77,9 @@ class GlacierBatches(keras.utils.PyDataset):
         if targets not in ("velocities", "inputs"):
             raise ValueError(f"targets must be 'velocities' or 'inputs', got {targets!r}")
         self.targets = targets
+        self.repeats = int(repeats)
+        if self.repeats < 1:
+            raise ValueError(f"repeats must be >= 1, got {repeats}")
         self.epoch = 0
         channels = len(self.inputs) + len(self.outputs) + 1
         size_mb = len(self.indices) * data.sizes["y"] * data.sizes["x"] * channels * 4 / 2**20
@@ -84,15 +89,18 @@ class GlacierBatches(keras.utils.PyDataset):
                                        self.ice_threshold)
         self._chunk_of = (np.arange(len(self.indices)) if self._cache is not None
                           else self.indices // store_chunk(data))
-        self._order_epoch, self._order = None, np.arange(len(self.indices))
+        self._order_epoch = None
+        self._order = np.tile(np.arange(len(self.indices)), self.repeats)
 
     def __len__(self):
-        return -(-len(self.indices) // self.batch_size)
+        return -(-len(self.indices) * self.repeats // self.batch_size)
 
     def _positions(self, index: int) -> np.ndarray:
         if self.shuffle and self._order_epoch != self.epoch:
             rng = np.random.default_rng([self.seed, self.epoch])
-            self._order, self._order_epoch = epoch_order(self._chunk_of, rng), self.epoch
+            self._order = np.concatenate([epoch_order(self._chunk_of, rng)
+                                          for _ in range(self.repeats)])
+            self._order_epoch = self.epoch
         return self._order[index * self.batch_size: (index + 1) * self.batch_size]
 
     def __getitem__(self, index):
@@ -118,7 +126,7 @@ class GlacierBatches(keras.utils.PyDataset):
 def make_batches(store, split: str, inputs: list[str], outputs: list[str], batch_size: int,
                  patch_size: int | None = None, augment: bool = False, shuffle: bool = False,
                  seed: int = 0, ice_threshold: float = 1.0, targets: str = "velocities",
-                 runs_fraction: float = 1.0, **kwargs):
+                 runs_fraction: float = 1.0, repeats: int = 1, **kwargs):
     """A ``GlacierBatches`` PyDataset (see there) over one split of ``store`` (a path or
     an opened store), or over the samples of a share ``runs_fraction`` of its runs
     (``emulator.data.run_subset``, drawn by ``seed``). ``kwargs`` go to PyDataset (workers,
@@ -129,4 +137,4 @@ def make_batches(store, split: str, inputs: list[str], outputs: list[str], batch
         raise InputError(f"the {split} split of the store is empty")
     idx = run_subset(data, idx, runs_fraction, seed)
     return GlacierBatches(data, idx, inputs, outputs, batch_size, patch_size, augment,
-                          shuffle, seed, ice_threshold, targets, **kwargs)
+                          shuffle, seed, ice_threshold, targets, repeats, **kwargs)

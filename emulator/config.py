@@ -56,6 +56,8 @@ class TrainConfig:
     learning rate: Adam with a cosine decay from ``learning_rate`` to
     ``learning_rate * min_lr_fraction`` over all epochs (``lr_schedule: constant`` to keep it).
     Early stopping on the validation loss after ``patience`` epochs without improvement.
+    ``epoch_repeats``: each epoch visits every training sample that many times (its own patch
+    and symmetry each time), for small stores on fast devices.
     ``train_fraction``: the share of the training runs used (whole runs, drawn by the seed;
     emulator/data.py run_subset), for fidelity-vs-data-size curves.
     mlflow: log the run to ``tracking_uri`` (one experiment per instructor).
@@ -79,6 +81,7 @@ class TrainConfig:
     patch_size: int | None = _default("patch_size")
     augment: bool = _default("augment")
     epochs: int = _default("epochs")
+    epoch_repeats: int = _default("epoch_repeats")
     learning_rate: float = _default("learning_rate")
     lr_schedule: str = _default("lr_schedule")
     min_lr_fraction: float = _default("min_lr_fraction")
@@ -121,7 +124,7 @@ class TrainConfig:
             raise InputError(f"field_weights name fields that are not outputs: {sorted(unknown)}")
         if "thk" not in self.inputs:
             raise InputError(f"inputs must include 'thk' (got {self.inputs})")
-        for name in ("batch_size", "epochs"):
+        for name in ("batch_size", "epochs", "epoch_repeats"):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.patch_size is not None and int(self.patch_size) < 4:

@@ -220,7 +220,8 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
     train_data = make_batches(data, "train", config.inputs, config.outputs, config.batch_size,
                               config.patch_size, config.augment, shuffle=True, seed=config.seed,
                               ice_threshold=config.ice_threshold, workers=config.workers,
-                              targets=targets, runs_fraction=config.train_fraction)
+                              targets=targets, runs_fraction=config.train_fraction,
+                              repeats=config.epoch_repeats)
     val_data = make_batches(data, "val", config.inputs, config.outputs, config.batch_size,
                             ice_threshold=config.ice_threshold, workers=config.workers,
                             targets=targets)

@@ -74,6 +74,22 @@ def test_loader_shapes_mask_and_chunked_shuffle(store, monkeypatch):
     assert np.count_nonzero(np.diff(chunks)) == len(np.unique(chunks)) - 1  # chunk by chunk
 
 
+def test_epoch_repeats_visit_every_sample_that_often(store):
+    """``repeats``: an epoch of k visits of each training sample, each visit its own patch."""
+    from emulator.batches import make_batches
+
+    inputs, outputs = ["thk", "slopsurfx", "slopsurfy", "arrhenius", "slidingco"], ["ubar", "vbar"]
+    once = make_batches(store, "train", inputs, outputs, 4, 12, True, True, seed=3)
+    thrice = make_batches(store, "train", inputs, outputs, 4, 12, True, True, seed=3, repeats=3)
+    assert len(once) == 5 and len(thrice) == 15
+    visits = np.concatenate([thrice._positions(i) for i in range(len(thrice))])
+    assert np.array_equal(np.bincount(visits), np.full(20, 3))
+    np.testing.assert_array_equal(once[0][0], make_batches(
+        store, "train", inputs, outputs, 4, 12, True, True, seed=3, repeats=1)[0][0])
+    with pytest.raises(ValueError, match="repeats must be >= 1"):
+        make_batches(store, "train", inputs, outputs, 4, repeats=0)
+
+
 def test_a_share_of_the_training_runs(store):
     from emulator.batches import make_batches
     from emulator.config import TrainConfig
