@@ -139,3 +139,26 @@ def speed_plot(rows: list[dict], path, title: str | None = None) -> Path:
     ax.legend()
     ax.set_title(title or f"median of warm runs, batch 1, {rows[0]['cores']} cores")
     return save_figure(fig, path)
+
+
+def fidelity_bars(scores: dict[str, dict[str, float]], path, ylabel: str = "velbar fidelity",
+                  title: str = "") -> Path:
+    """Grouped bars: for each glacier (the inner keys, in first-seen order) one bar per model
+    (the outer keys, in order); a missing score leaves a gap. Fidelity is 1 - sum|error| /
+    sum|reference| over the ice (glacier/metrics.py), so bars below 0 are shown as they are."""
+    plt = pyplot()
+    glaciers = list(dict.fromkeys(g for per in scores.values() for g in per))
+    width = 0.8 / max(1, len(scores))
+    fig, ax = plt.subplots(figsize=(1.2 + 1.6 * len(glaciers), 4))
+    for k, (label, per) in enumerate(scores.items()):
+        xs = [i + (k - (len(scores) - 1) / 2) * width for i, g in enumerate(glaciers) if g in per]
+        ax.bar(xs, [per[g] for g in glaciers if g in per], width, label=label)
+    ax.axhline(0.0, color="black", lw=0.8)
+    ax.set_xticks(range(len(glaciers)), glaciers)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(min(0.0, *(v for per in scores.values() for v in per.values())) - 0.05, 1.0)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    if title:
+        ax.set_title(title, fontsize=10)
+    return save_figure(fig, path)

@@ -64,3 +64,22 @@ def test_write_summary_from_files(tmp_path):
     assert f"- config_hash: {config_hash(config)}" in text
     assert "- machine: x86_64, 2 cores, GPU none, Linux" in text
     assert "0.9500 (0.050)" in text
+
+
+def test_score_results_plot_as_fidelity_bars(tmp_path):
+    """``evaluation/plot_scores.py``: the fidelity of each glacier and of all of them from an
+    ``icebench score --store --json`` result, drawn as grouped bars (a missing glacier is a gap)."""
+    from evaluation.figures import fidelity_bars
+    from evaluation.plot_scores import per_glacier
+
+    def result(scores):
+        block = lambda f: {"fidelity": {"velbar": f, "speed": f / 2}}  # noqa: E731
+        return {"per_domain": {g: block(f) for g, f in scores.items()},
+                "all": block(sum(scores.values()) / len(scores))}
+
+    a = per_glacier(result({"linth_7": 0.5, "dome_2": -0.2}), "velbar")
+    assert a == {"dome_2": -0.2, "linth_7": 0.5, "all": 0.15}
+    b = per_glacier(result({"linth_7": 0.8}), "speed")
+    assert b == {"linth_7": 0.4, "all": 0.4}
+    path = fidelity_bars({"a": a, "b": b}, tmp_path / "bars.png", title="t")
+    assert path.exists() and path.stat().st_size > 1000
