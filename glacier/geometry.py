@@ -308,11 +308,12 @@ def massif_windows(source: str | Path, outline_elevations: list[float], size: in
                          f"{resolution:g} m)")
     found, claimed = [], np.zeros(z.shape, dtype=bool)
     for elevation in sorted(float(e) for e in outline_elevations):
-        regions, count = label(z > elevation)
+        regions, _ = label(z > elevation)
         for index, where in enumerate(find_objects(regions), start=1):
             massif = regions[where] == index
+            area = int(massif.sum())
             rows, cols = where
-            if not cells[0] <= massif.sum() <= cells[1] or claimed[where][massif].any():
+            if not cells[0] <= area <= cells[1] or claimed[where][massif].any():
                 continue
             r0, r1, c0, c1 = rows.start - pad, rows.stop + pad, cols.start - pad, cols.stop + pad
             if r1 - r0 > size or c1 - c0 > size or r0 < 0 or c0 < 0 or r1 > ny or c1 > nx:
@@ -329,7 +330,7 @@ def massif_windows(source: str | Path, outline_elevations: list[float], size: in
                 continue
             claimed[where] |= massif
             found.append({"x0": float(x[wc]), "y0": float(y[wr]),
-                          "outline_elevation": elevation, "cells": int(massif.sum()),
+                          "outline_elevation": elevation, "cells": area,
                           "summit": float(z[window][top])})
     return found
 

@@ -134,18 +134,25 @@ def cmd_data_inspect(args) -> int:
     return 0
 
 
-def cmd_data_assemble(args) -> int:
-    import os
-
+def _workflow_config(path) -> dict:
+    """A workflow config file, validated against the schema (which fills in its defaults)."""
     import yaml
     from snakemake.utils import validate
 
-    from glacier.dataset import assemble_config, data_files, write_store
-    from glacier.errors import InputError
     from glacier.schema import SCHEMA_PATH
 
-    config = yaml.safe_load(open(args.config))
-    validate(config, str(SCHEMA_PATH))          # fills in the schema's defaults
+    config = yaml.safe_load(Path(path).read_text())
+    validate(config, str(SCHEMA_PATH))
+    return config
+
+
+def cmd_data_assemble(args) -> int:
+    import os
+
+    from glacier.dataset import assemble_config, data_files, write_store
+    from glacier.errors import InputError
+
+    config = _workflow_config(args.config)
     if args.instructor not in config["instructors"]:
         raise InputError(f"instructor '{args.instructor}' is not in {args.config}: "
                          f"{sorted(config['instructors'])}")
@@ -165,14 +172,9 @@ def cmd_data_assemble(args) -> int:
 
 
 def cmd_data_windows(args) -> int:
-    import yaml
-    from snakemake.utils import validate
-
     from glacier.geometry import massif_windows
-    from glacier.schema import SCHEMA_PATH
 
-    config = yaml.safe_load(open(args.config))
-    validate(config, str(SCHEMA_PATH))
+    config = _workflow_config(args.config)
     res = float(config["grid"]["resolution"])
     held_out = {*config["splits"]["test"], *config["splits"].get("val", [])}
     avoid, shun = [], []
