@@ -39,7 +39,10 @@ class TrainConfig:
     scales: per-field scale overrides, else (``scaling``) the RMS over the train split
     (``data``) or the fixed scales of real glaciers (``physical``, emulator/data.py
     PHYSICAL_SCALES). ``sia_input``: the closed-form SIA velocities as extra channels
-    (emulator/layers.py SiaVelocity). ``symmetrize``: the saved model averages its
+    (emulator/layers.py SiaVelocity). ``sia_coupling``: coupling lengths (m); for each, the
+    SIA velocities driven by the driving stress averaged over the ice within that length as
+    more channels (emulator/layers.py CoupledSiaVelocity; the store's grid spacing turns them
+    into cells). ``symmetrize``: the saved model averages its
     prediction over the 8 grid symmetries (exactly D4-equivariant, 8x the inference cost).
     ``init``: start from the weights of a trained emulator (bundle, training folder or .keras
     file; its architecture and scales are kept): fine-tuning, e.g. Stokes after hybrid.
@@ -70,6 +73,7 @@ class TrainConfig:
     scales: dict = _default("scales")
     scaling: str = _default("scaling")
     sia_input: bool = _default("sia_input")
+    sia_coupling: list = _default("sia_coupling")
     symmetrize: bool = _default("symmetrize")
     init: str | None = _default("init")
     levels: int = _default("levels")
@@ -117,6 +121,11 @@ class TrainConfig:
         needed = set(SIA_FIELDS) - set(self.inputs)
         if self.sia_input and needed:
             raise InputError(f"sia_input needs the input(s) {sorted(needed)} (inputs: {self.inputs})")
+        if self.sia_coupling and needed:
+            raise InputError(f"sia_coupling needs the input(s) {sorted(needed)} (inputs: "
+                             f"{self.inputs})")
+        if any(float(length) <= 0 for length in self.sia_coupling):
+            raise InputError(f"sia_coupling lengths must be > 0 m, got {list(self.sia_coupling)}")
         if self.lr_schedule not in ("cosine", "constant"):
             raise InputError(f"lr_schedule must be 'cosine' or 'constant', got '{self.lr_schedule}'")
         unknown = set(self.field_weights) - set(self.outputs)

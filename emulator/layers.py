@@ -4,6 +4,8 @@ They travel inside the ``.keras`` files: loading needs ``import emulator.layers`
 every loader in this package), which registers them under the package name ``icebench``.
 """
 
+import math
+
 import keras
 from keras import ops
 
@@ -123,6 +125,83 @@ class SiaVelocity(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "fields": self.fields,
+                "reference_speed": self.reference_speed}
+
+
+def gaussian_taps(sigma: float) -> list[float]:
+    """The normalized 1-D Gaussian weights of standard deviation ``sigma`` (cells), out to
+    3 sigma (at least one tap each side)."""
+    radius = max(1, math.ceil(3.0 * sigma))
+    taps = [math.exp(-0.5 * (k / sigma) ** 2) for k in range(-radius, radius + 1)]
+    return [t / sum(taps) for t in taps]
+
+
+@keras.saving.register_keras_serializable(package="icebench")
+class CoupledSiaVelocity(keras.layers.Layer):
+    """The shallow-ice velocities of ``SiaVelocity`` driven by the driving stress averaged over
+    the ice within a longitudinal coupling length, as extra network channels.
+
+    On steep ice the local driving stress tau = -rho g H grad s (MPa) is carried by membrane
+    stresses over several ice thicknesses, so the local SIA is 100-1000 times too fast on the
+    massif glaciers of config/library_v002.yaml (docs/emulators.md). For each coupling length
+    ``sigmas`` (Gaussian standard deviation, grid cells) this layer averages tau over the ice
+    cells (thk > 0) with Gaussian weights, normalized by the weighted ice share so that ice-free
+    cells do not count, and gives the deformation velocity 2 A H |tau_s|^2 tau_s / 5 and, where
+    ``slidingco`` is an input, the Weertman sliding velocity |tau_s|^2 tau_s / c^3 (m a-1, c
+    floored at 1e-3), zero off the ice, compressed as in ``SiaVelocity``. With tau_s = tau
+    these are ``SiaVelocity``'s channels; the Gaussian is isotropic, so the channels turn
+    with the grid. Output: (batch, y, x, 2 or 4 per length), x then y per velocity.
+    """
+
+    def __init__(self, fields, sigmas, reference_speed=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.fields = [str(f) for f in fields]
+        missing = set(SIA_FIELDS) - set(self.fields)
+        if missing:
+            raise ValueError(f"the SIA channels need the input field(s) {sorted(missing)}")
+        self.sigmas = [float(s) for s in sigmas]
+        if not self.sigmas or min(self.sigmas) <= 0:
+            raise ValueError(f"coupling lengths must be > 0 cells, got {self.sigmas}")
+        self.reference_speed = float(reference_speed)
+
+    @staticmethod
+    def _smooth(x, taps):
+        """Separable Gaussian filter of the channels of x (zero outside the grid)."""
+        n, channels = len(taps), int(x.shape[-1])
+        kernel = ops.convert_to_tensor(taps, dtype=x.dtype)
+        along_y = ops.tile(ops.reshape(kernel, (n, 1, 1, 1)), (1, 1, channels, 1))
+        along_x = ops.tile(ops.reshape(kernel, (1, n, 1, 1)), (1, 1, channels, 1))
+        x = ops.depthwise_conv(x, along_y, strides=1, padding="same")
+        return ops.depthwise_conv(x, along_x, strides=1, padding="same")
+
+    def call(self, x):
+        index = {name: i for i, name in enumerate(self.fields)}
+        thk = ops.maximum(x[..., index["thk"]], 0.0)
+        ice = ops.cast(thk > 0.0, x.dtype)
+        tau = ops.stack([-RHO_G * thk * x[..., index["slopsurfx"]] * ice,
+                         -RHO_G * thk * x[..., index["slopsurfy"]] * ice, ice], axis=-1)
+        a = x[..., index["arrhenius"]]
+        c = ops.maximum(x[..., index["slidingco"]], 1e-3) if "slidingco" in index else None
+        channels = []
+        for sigma in self.sigmas:
+            smooth = self._smooth(tau, gaussian_taps(sigma))
+            weight = ice / ops.maximum(smooth[..., 2], 1e-6)
+            tx, ty = smooth[..., 0] * weight, smooth[..., 1] * weight
+            t2 = tx * tx + ty * ty
+            deformation = 0.4 * a * thk * t2
+            channels += [deformation * tx, deformation * ty]
+            if c is not None:
+                sliding = t2 / c**3
+                channels += [sliding * tx, sliding * ty]
+        u = ops.stack(channels, axis=-1)
+        return ops.sign(u) * ops.log1p(ops.abs(u) / self.reference_speed)
+
+    def compute_output_shape(self, input_shape):
+        per_length = 4 if "slidingco" in self.fields else 2
+        return (*input_shape[:3], per_length * len(self.sigmas))
+
+    def get_config(self):
+        return {**super().get_config(), "fields": self.fields, "sigmas": self.sigmas,
                 "reference_speed": self.reference_speed}
 
 

@@ -212,7 +212,8 @@ def write_bundle(tmp: Path, train_dir: Path, model, store, summary: dict, versio
     }
     no_igm = [why for flag, why in (
         (GRID_SPACING in config["inputs"], "the dx input channel has no IGM counterpart"),
-        (config.get("sia_input"), "the SIA channels are computed inside the model, not by IGM"),
+        (config.get("sia_input") or config.get("sia_coupling"),
+         "the SIA channels are computed inside the model, not by IGM"),
         (config.get("symmetrize"), "the symmetry average wraps the core IGM would load"),
         (config.get("loss") == "energy", "the network predicts velocities on levels, which "
                                          "IGM's iceflow_v1 does not read"))

@@ -140,12 +140,13 @@ def _stale(finished: dict | None, state: dict | None, meta: dict) -> str:
     return "" if found["config"] == meta["config"] else "another training config"
 
 
-def _single_spacing(data) -> float:
-    """The one grid spacing (m) of a store's samples (the energy loss needs one)."""
+def _single_spacing(data, need: str) -> float:
+    """The one grid spacing (m) of a store's samples, which ``need`` (the energy loss, the
+    coupling lengths) requires."""
     import numpy as np
     spacings = np.unique(np.round(data.dx.values, 6))
     if len(spacings) != 1:
-        raise InputError(f"the energy loss needs samples of one grid spacing, the store has "
+        raise InputError(f"{need} needs samples of one grid spacing, the store has "
                          f"{spacings.tolist()} m")
     return float(spacings[0])
 
@@ -227,7 +228,9 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
                             targets=targets)
     in_scales = field_scales(data, config.inputs, config.scales, config.scaling)
     out_scales = field_scales(data, config.outputs, config.scales, config.scaling)
-    dx = _single_spacing(data) if energy else None
+    dx = _single_spacing(data, "the energy loss") if energy else None
+    coupling = ([length / _single_spacing(data, "sia_coupling") for length in config.sia_coupling]
+                if config.sia_coupling and not config.init else [])
     zeta = level_heights(config.levels)
     if state is None:
         if config.init:
@@ -237,10 +240,11 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
             levels = level_names(config.levels)
             model = build_model(config.architecture, config.inputs, levels, in_scales,
                                 [max(out_scales)] * len(levels), config.model,
-                                sia_input=config.sia_input)
+                                sia_input=config.sia_input, sia_coupling=coupling)
         else:
             model = build_model(config.architecture, config.inputs, config.outputs, in_scales,
-                                out_scales, config.model, sia_input=config.sia_input)
+                                out_scales, config.model, sia_input=config.sia_input,
+                                sia_coupling=coupling)
         if config.level_head and not energy:
             model = with_velocity_fields(model, zeta)
         compile_model(model, config, len(train_data), dx)

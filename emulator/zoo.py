@@ -20,8 +20,8 @@ import keras
 from keras import layers
 
 from emulator.augment import TRANSFORMS
-from emulator.layers import (CropLike, FieldScaling, GridSymmetry, LevelVelocities, PadToMultiple,
-                             SiaVelocity)
+from emulator.layers import (CoupledSiaVelocity, CropLike, FieldScaling, GridSymmetry,
+                             LevelVelocities, PadToMultiple, SiaVelocity)
 
 ARCHITECTURES = ("cnn", "unet")
 
@@ -74,12 +74,13 @@ def pad_multiple(architecture: str, options: dict) -> int:
 
 def build_model(architecture: str, inputs: list[str], outputs: list[str],
                 in_scales: list[float], out_scales: list[float], options: dict | None = None,
-                sia_input: bool = False) -> keras.Model:
+                sia_input: bool = False, sia_coupling: list[float] = ()) -> keras.Model:
     """The full model: physical inputs (units of each field) -> velocities (m a-1).
 
     ``options`` are the keyword arguments of the core builder (``cnn_core``/``unet_core``);
     ``sia_input`` adds the closed-form SIA velocities of the inputs as channels of the core
-    (``SiaVelocity``, 2 or 4 channels).
+    (``SiaVelocity``, 2 or 4 channels); ``sia_coupling`` (grid cells) adds those driven by the
+    driving stress averaged over each coupling length (``CoupledSiaVelocity``).
     """
     options = dict(options or {})
     builders = {"cnn": cnn_core, "unet": unet_core}
@@ -92,6 +93,9 @@ def build_model(architecture: str, inputs: list[str], outputs: list[str],
     if sia_input:
         sia = SiaVelocity(inputs, name="sia_velocity")(inp)
         x = layers.Concatenate(name="with_sia")([x, sia])
+    if sia_coupling:
+        coupled = CoupledSiaVelocity(inputs, list(sia_coupling), name="coupled_sia_velocity")(inp)
+        x = layers.Concatenate(name="with_coupled_sia")([x, coupled])
     core = builders[architecture](int(x.shape[-1]), len(outputs), **options)
     multiple = pad_multiple(architecture, options)
     if multiple > 1:

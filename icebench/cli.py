@@ -149,7 +149,7 @@ def _workflow_config(path) -> dict:
 def cmd_data_assemble(args) -> int:
     import os
 
-    from glacier.dataset import assemble_config, data_files, write_store
+    from glacier.dataset import START, assemble_config, data_files, write_store
     from glacier.errors import InputError
 
     config = _workflow_config(args.config)
@@ -158,9 +158,12 @@ def cmd_data_assemble(args) -> int:
                          f"{sorted(config['instructors'])}")
     data_dir = os.path.expanduser(config["data_dir"] or config["results_dir"])
     wanted = data_files(config, data_dir)
+    if args.starts_only:
+        wanted = {key: path for key, path in wanted.items() if key[1] == START}
     runs = {key: path for key, path in wanted.items() if path.exists()}
     if not runs:
-        raise InputError(f"no run file of {args.config} under {data_dir}/runs yet")
+        what = "start-state" if args.starts_only else "run"
+        raise InputError(f"no {what} file of {args.config} under {data_dir} yet")
     data = assemble_config(config, args.instructor, runs)
     data.attrs["runs_assembled"] = f"{len(runs)} of {len(wanted)}"
     out = args.out or f"{data_dir}/data/{args.instructor}_partial.zarr"
@@ -284,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, help="the workflow config of the generation")
     p.add_argument("--instructor", required=True, help="whose velocities (hybrid, stokes, ...)")
     p.add_argument("--out", help="store path (default <data_dir>/data/<instructor>_partial.zarr)")
+    p.add_argument("--starts-only", action="store_true",
+                   help="only the start-state samples (start_states), not the runs")
     p.set_defaults(func=cmd_data_assemble)
     p = data_sub.add_parser("windows", help="find DEM windows that each hold one massif whole "
                                             "(new glaciers of estimated thickness for a config)")

@@ -315,9 +315,10 @@ def test_coverage_figure_counts_every_group(runs, tmp_path):
 
 def test_a_generation_under_way_can_be_assembled(tmp_path, capsys):
     """``icebench data assemble``: the run files made so far of a workflow config, under its
-    data_dir, in one store (here 1 of the 2 runs), split and recorded as the workflow does."""
+    data_dir, in one store (here 1 of the 2 runs), split and recorded as the workflow does;
+    ``--starts-only`` takes the start-state files alone."""
     import yaml
-    from glacier.dataset import run_path
+    from glacier.dataset import run_path, start_path
     from icebench.cli import main
 
     config = {"results_dir": str(tmp_path / "results"), "data_dir": str(tmp_path / "data"),
@@ -341,6 +342,21 @@ def test_a_generation_under_way_can_be_assembled(tmp_path, capsys):
     assert list(data.split.values) == ["train"] and data.attrs["runs_assembled"] == "1 of 2"
     assert main(["data", "assemble", "--config", str(path), "--instructor", "stokes"]) == 2
     assert "instructor 'stokes' is not in" in capsys.readouterr().err
+    assert main(["data", "assemble", "--config", str(path), "--instructor", "sia",
+                 "--starts-only"]) == 2
+    assert "no start-state file" in capsys.readouterr().err
+
+    config["domains"]["m"] = {"topography": "ticino_200m", "x0": 465323.0, "y0": 5154000.0,
+                              "outline_elevation": 2300.0, "runs": False}
+    config["start_states"] = 1
+    path.write_text(yaml.safe_dump(config))
+    start = start_path(tmp_path / "data", "m", 0)
+    start.parent.mkdir(parents=True)
+    _tiny_run(thk[1:]).to_netcdf(start)
+    assert main(["data", "assemble", "--config", str(path), "--instructor", "sia",
+                 "--starts-only", "--out", str(tmp_path / "starts.zarr")]) == 0
+    assert "1 samples from 1 of 1 runs" in capsys.readouterr().out
+    assert list(open_store(tmp_path / "starts.zarr").domain.values) == ["m"]
 
 
 def test_start_states_of_glaciers_of_estimated_thickness(tmp_path):

@@ -367,21 +367,26 @@ def test_cli_train_and_publish(store, tmp_path, capsys):
 
 
 def test_training_with_every_lever(store, tmp_path):
-    """SIA channels, physical scales, the 1 - fidelity loss and the symmetry average train,
+    """SIA channels (local and coupled over 400 m), physical scales, the 1 - fidelity loss and
+    the symmetry average train,
     save a model that commutes with the grid's symmetries, and publish without an IGM export
     (IGM could not rebuild the channels or the average)."""
     from emulator.augment import transform
     from emulator.manifest import read_manifest
     from emulator.publish import publish
+    from emulator.layers import CoupledSiaVelocity
     from emulator.train import train
-    from emulator.zoo import load_model
+    from emulator.zoo import load_model, trainable_core
 
-    config = {**FAST, "sia_input": True, "symmetrize": True, "loss": "relative_l1",
-              "scaling": "physical"}
+    config = {**FAST, "sia_input": True, "sia_coupling": [400.0], "symmetrize": True,
+              "loss": "relative_l1", "scaling": "physical"}
     summary = train(store, config, tmp_path / "run", verbose=0)
     assert np.isfinite(summary["history"][-1]["loss"])
     assert summary["input_scales"]["thk"] == 300.0
     model = load_model(tmp_path / "run" / "model.keras", compile=False)
+    coupled = [layer for layer in trainable_core(model).layers
+               if isinstance(layer, CoupledSiaVelocity)]
+    assert [layer.sigmas for layer in coupled] == [[2.0]]  # 400 m on the 200 m grid
     x = np.random.default_rng(0).uniform(0.0, 1.0, (1, 16, 16, 5)).astype("float32") * \
         np.array([300.0, 0.3, 0.3, 80.0, 0.05], dtype="float32")
     y = np.asarray(model(x))
