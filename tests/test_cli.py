@@ -96,28 +96,34 @@ def test_json_output_is_pure_json():
 
 
 def test_data_windows_reproduces_the_start_only_windows_of_library_v002(tmp_path, capsys):
-    """``icebench data windows``, run as config/library_v002.yaml's comment says on that config
-    without the windows it found, finds them again (same place, same outline elevation)."""
+    """``icebench data windows``, run as config/library_v002.yaml's comments say, finds its
+    windows again (same place, same outline elevation): the 96 x 96 ones (``_w``) on that config
+    without the windows found, then the 64 x 64 ones (``_v``) with the ``_w`` ones back in."""
     import yaml
 
     config = yaml.safe_load(open("config/library_v002.yaml"))
-    found_before = {k: v for k, v in config["domains"].items() if "_w" in k}
-    assert len(found_before) == 10
-    for name in found_before:
+    searches = (("_w", ["--size", "96", "--margin", "800", "--min-cells", "250",
+                        "--max-cells", "2500", "--elevations", *map(str, range(2200, 3001, 50))]),
+                ("_v", ["--size", "64", "--margin", "600", "--min-cells", "150",
+                        "--max-cells", "1500", "--elevations", *map(str, range(2100, 3001, 50))]))
+    found_before = {tag: {k: v for k, v in config["domains"].items() if tag in k}
+                    for tag, _ in searches}
+    assert (len(found_before["_w"]), len(found_before["_v"])) == (10, 7)
+    for name in {**found_before["_w"], **found_before["_v"]}:
         del config["domains"][name]
     path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    again = {}
-    for dem, prefix in (("ticino_200m", "ticino_w"), ("linth_200m", "linth_w")):
-        assert main(["data", "windows", "--config", str(path), "--topography", dem,
-                     "--elevations", *map(str, range(2200, 3001, 50)), "--size", "96",
-                     "--margin", "800", "--min-cells", "250", "--max-cells", "2500",
-                     "--prefix", prefix]) == 0
-        lines = [line for line in capsys.readouterr().out.splitlines()
-                 if not line.startswith("#")]
-        for line in lines:
-            again.update(yaml.safe_load(line.replace("*estimate", "null")))
-    assert sorted(again) == sorted(found_before)
-    for name, spec in found_before.items():
-        assert (again[name]["x0"], again[name]["y0"], again[name]["outline_elevation"]) == \
-            (spec["x0"], spec["y0"], spec["outline_elevation"])
+    for tag, options in searches:
+        path.write_text(yaml.safe_dump(config))
+        again = {}
+        for dem, prefix in (("ticino_200m", f"ticino{tag}"), ("linth_200m", f"linth{tag}")):
+            assert main(["data", "windows", "--config", str(path), "--topography", dem,
+                         "--prefix", prefix, *options]) == 0
+            lines = [line for line in capsys.readouterr().out.splitlines()
+                     if not line.startswith("#")]
+            for line in lines:
+                again.update(yaml.safe_load(line.replace("*estimate", "null")))
+        assert sorted(again) == sorted(found_before[tag])
+        for name, spec in found_before[tag].items():
+            assert (again[name]["x0"], again[name]["y0"], again[name]["outline_elevation"]) == \
+                (spec["x0"], spec["y0"], spec["outline_elevation"])
+        config["domains"].update(found_before[tag])
