@@ -142,7 +142,7 @@ class CoupledSiaVelocity(keras.layers.Layer):
     the ice within a longitudinal coupling length, as extra network channels.
 
     On steep ice the local driving stress tau = -rho g H grad s (MPa) is carried by membrane
-    stresses over several ice thicknesses, so the local SIA is 100-1000 times too fast on the
+    stresses over several ice thicknesses, so the local SIA is 24-830 times too fast on the
     massif glaciers of config/library_v002.yaml (docs/emulators.md). For each coupling length
     ``sigmas`` (Gaussian standard deviation, grid cells) this layer averages tau over the ice
     cells (thk > 0) with Gaussian weights, normalized by the weighted ice share so that ice-free
