@@ -170,10 +170,12 @@ def test_models_agree_across_backends(tmp_path):
                                    "slidingco": [0.05, 0.1]}}))
             reference["flow_ubar"] = EmulatorFlowModel.load(run).velocity(flow_state()).ubar.values
 
-    # the training levers' layers: SIA channels inside, the average over the grid symmetries
+    # the training levers' layers: SIA channels (local and coupled) inside, the average over the
+    # grid symmetries
     keras.utils.set_random_seed(3)
     levers = symmetrized(build_model("cnn", INPUTS, OUTPUTS, IN_SCALES, OUT_SCALES,
-                                     {"layers": 3, "filters": 8}, sia_input=True), INPUTS, OUTPUTS)
+                                     {"layers": 3, "filters": 8}, sia_input=True,
+                                     sia_coupling=[1.5]), INPUTS, OUTPUTS)
     reference["levers"] = np.asarray(levers.predict_on_batch(fields(5)))
     levers.save(tmp_path / "levers.keras")
 
