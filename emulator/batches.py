@@ -58,8 +58,9 @@ class GlacierBatches(keras.utils.PyDataset):
     ``repeats`` > 1 visits every sample that many times per epoch (each visit its own patch and
     symmetry): longer epochs for small stores, so that the per-epoch work (validation,
     checkpoint) does not dominate on a fast device. ``targets="inputs"`` makes the inputs the
-    targets too (for the energy loss, which needs the state and no velocity). With ``augment``, each sample gets one of the 8 grid symmetries (4 reflections on
-    non-square grids). Batch ``i`` of epoch ``e`` depends only on (seed, e, i), so a training
+    targets too (for the energy loss, which needs the state and no velocity). With
+    ``augment``, each sample gets one of the 8 grid symmetries (4 reflections on non-square
+    grids). Batch ``i`` of epoch ``e`` depends only on (seed, e, i), so a training
     resumed at epoch ``e`` (set ``epoch``) sees the same batches as an uninterrupted one.
     """
 

@@ -368,13 +368,12 @@ def test_cli_train_and_publish(store, tmp_path, capsys):
 
 def test_training_with_every_lever(store, tmp_path):
     """SIA channels (local and coupled over 400 m), physical scales, the 1 - fidelity loss and
-    the symmetry average train,
-    save a model that commutes with the grid's symmetries, and publish without an IGM export
-    (IGM could not rebuild the channels or the average)."""
+    the symmetry average train, save a model that commutes with the grid's symmetries, and
+    publish without an IGM export (IGM could not rebuild the channels or the average)."""
     from emulator.augment import transform
+    from emulator.layers import CoupledSiaVelocity
     from emulator.manifest import read_manifest
     from emulator.publish import publish
-    from emulator.layers import CoupledSiaVelocity
     from emulator.train import train
     from emulator.zoo import load_model, trainable_core
 
