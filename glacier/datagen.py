@@ -66,6 +66,19 @@ def sample_parameters(spec: dict, seed: int, sample: int, domain: str, shape: tu
     return fields
 
 
+def draw_estimate(spec: dict, estimate: dict, seed: int, domain: str, sample: int) -> dict:
+    """The thickness-estimate keywords of start sample ``sample`` of ``domain``: the domain's
+    own ``estimate`` with each range of ``spec`` (the config's ``start_thickness``:
+    ``basal_stress`` [lo, hi] in MPa, ``slope_scale`` [lo, hi] in m) replaced by one value
+    drawn log-uniformly from a seed of its own (seed, domain, sample)."""
+    rng = np.random.default_rng(stable_seed(seed, "thickness", domain, sample))
+    drawn = dict(estimate)
+    for name in ("basal_stress", "slope_scale"):
+        lo, hi = spec[name]
+        drawn[name] = float(np.exp(rng.uniform(np.log(lo), np.log(hi)))) if hi > lo else float(lo)
+    return drawn
+
+
 def _velocity_block(vel: xr.Dataset | None, like: xr.Dataset, prefix: str, ok: bool):
     data = {}
     for f in VELOCITY_FIELDS:

@@ -51,7 +51,7 @@ def assign_splits(domains: list[str], test: list[str], val: list[str], real: lis
 
 
 DATA_KEYS = ("seed", "grid", "domains", "splits", "climates", "parameters", "assembly",
-             "instructors", "driver", "simulation", "start_states")
+             "instructors", "driver", "simulation", "start_states", "start_thickness")
 """The config keys that define the data: the stores record them (and only them) as provenance,
 so an edit of a training or evaluation key leaves the stores, and the runs, up to date."""
 
@@ -82,15 +82,23 @@ def start_domains(config: dict) -> list[str]:
     return [d for d in sorted(config["domains"]) if "outline_elevation" in config["domains"][d]]
 
 
+def start_samples(config: dict) -> int:
+    """Start-state samples per glacier of estimated thickness (validated ``config``): the
+    ``start_states`` on the glacier's own estimated bed, then ``start_thickness.samples`` on beds
+    estimated again (glacier/datagen.py draw_estimate)."""
+    return int(config["start_states"]) + int(config["start_thickness"]["samples"])
+
+
 def data_files(config: dict, data_dir: str | Path) -> dict[tuple[str, str, int], Path]:
     """Every file a generation of ``config`` (validated: its defaults filled in) makes, keyed as
     ``assemble`` takes them: the runs (domain, climate, sample) of the domains with ``runs``
     and the start states (domain, START, sample). A domain without runs that gets no start
     state either is refused with an InputError."""
-    if START in config["climates"] and config["start_states"]:
+    n_starts = start_samples(config)
+    if START in config["climates"] and n_starts:
         raise InputError(f"a climate may not be named '{START}' with start_states: that name "
                          "marks the start-state samples")
-    starts = start_domains(config) if config["start_states"] else []
+    starts = start_domains(config) if n_starts else []
     idle = [d for d, spec in sorted(config["domains"].items())
             if not spec["runs"] and d not in starts]
     if idle:
@@ -100,7 +108,7 @@ def data_files(config: dict, data_dir: str | Path) -> dict[tuple[str, str, int],
              for d, spec in sorted(config["domains"].items()) if spec["runs"]
              for c in sorted(config["climates"]) for s in range(config["parameters"]["samples"])}
     files.update({(d, START, k): start_path(data_dir, d, k) for d in starts
-                  for k in range(config["start_states"])})
+                  for k in range(n_starts)})
     return files
 
 

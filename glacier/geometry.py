@@ -280,6 +280,25 @@ def outlined_glacier(source: str | Path, x0: float, y0: float, nx: int, ny: int,
     return state
 
 
+def reestimated_glacier(state: xr.Dataset, **estimate) -> xr.Dataset:
+    """The glacier of estimated thickness ``state`` (``outlined_glacier``) with its thickness
+    estimated again under other ``estimate`` keywords of ``estimated_thickness``: the same
+    surface ``usurf`` (m) and outline (thk > 0), the bed the surface minus the new H. A thickness
+    estimate is uncertain by a factor of about two (its basal stress, the scale of its slopes):
+    each keyword set gives another bed under the same observed surface."""
+    surface, outline = state.usurf.values, state.thk.values > 0
+    if not outline.any():
+        raise InputError("the state has no ice to estimate the thickness of")
+    dx = float(state.x.values[1] - state.x.values[0])
+    thk = estimated_thickness(surface, outline, dx, **estimate)
+    out = state.copy()
+    out["thk"] = state.thk.copy(data=thk)
+    out["topg"] = state.topg.copy(data=surface - thk)
+    keywords = ", ".join(f"{k}={v:.4g}" for k, v in sorted(estimate.items()))
+    out.attrs["source"] = f"{state.attrs.get('source', '')}; thickness estimated again ({keywords})"
+    return out
+
+
 def _overlap(a: tuple, b: tuple) -> bool:
     """Whether two rectangles (x_min, y_min, x_max, y_max) overlap."""
     return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]

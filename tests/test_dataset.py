@@ -365,7 +365,7 @@ def test_start_states_of_glaciers_of_estimated_thickness(tmp_path):
     solved once by every instructor; the store lists them under the climate 'start'. A domain
     with ``runs: false`` gets its start states and no run."""
     from glacier.dataset import START, START_DRAWS, data_files, start_domains
-    from glacier.datagen import solve_start
+    from glacier.datagen import draw_estimate, solve_start
 
     massif = {"topography": "ticino_200m", "x0": 465323.0, "y0": 5154000.0, "nx": 20,
               "ny": 16, "outline_elevation": 2300.0,
@@ -374,17 +374,27 @@ def test_start_states_of_glaciers_of_estimated_thickness(tmp_path):
                           "m_only": {**massif, "runs": False},
                           "grown": {"synthetic_seed": 1, "runs": True}},
               "splits": {"test": ["m_test"], "val": []}, "climates": {"growth": {}},
-              "parameters": {"samples": 1}, "start_states": 2}
+              "parameters": {"samples": 1}, "start_states": 2,
+              "start_thickness": {"samples": 1, "basal_stress": [0.08, 0.25],
+                                  "slope_scale": [500.0, 2000.0]}}
     assert start_domains(config) == ["m_only", "m_test", "m_train"]
     files = data_files(config, tmp_path)
     assert {k for k in files if k[1] == START} == {
-        (d, START, k) for d in ("m_only", "m_test", "m_train") for k in (0, 1)}
+        (d, START, k) for d in ("m_only", "m_test", "m_train") for k in (0, 1, 2)}
     # runs: false: start states only, no run of that domain
     assert {k[0] for k in files if k[1] != START} == {"m_train", "m_test", "grown"}
     with pytest.raises(InputError, match="may not be named 'start'"):
         data_files({**config, "climates": {START: {}}}, tmp_path)
     with pytest.raises(InputError, match=r"\['m_only'\] have runs: false but get no start"):
-        data_files({**config, "start_states": 0}, tmp_path)
+        data_files({**config, "start_states": 0, "start_thickness": {"samples": 0}}, tmp_path)
+    # the sample on a bed of its own draws its estimate: reproducible, in the ranges, the
+    # domain's other keywords kept, another draw for another sample or domain
+    drawn = draw_estimate(config["start_thickness"], massif["estimate"], 7, "m_train", 2)
+    assert drawn == draw_estimate(config["start_thickness"], massif["estimate"], 7, "m_train", 2)
+    assert 0.08 <= drawn["basal_stress"] <= 0.25 and 500 <= drawn["slope_scale"] <= 2000
+    assert drawn["min_slope"] == 0.025
+    for other in (("m_train", 3), ("m_test", 2)):
+        assert draw_estimate(config["start_thickness"], massif["estimate"], 7, *other) != drawn
 
     state = build_domain(massif, {"resolution": 200.0, "nx": 20, "ny": 16})
     spec = {"arrhenius": [20, 150], "slidingco": [0.02, 1.0], "per_domain": True}

@@ -177,6 +177,28 @@ def test_outlined_glacier_is_a_valid_state_with_ice_inside_its_window():
     assert np.allclose(state.topg + state.thk, state.usurf)
 
 
+def test_reestimated_glacier_keeps_surface_and_outline_and_scales_with_basal_stress():
+    """A glacier of estimated thickness estimated again: the same surface and outline, the
+    bed the surface minus the new H; with only the basal stress changed the thickness scales
+    by its ratio exactly (H is linear in it); a state with no ice is refused."""
+    from glacier.geometry import outlined_glacier, reestimated_glacier
+    from glacier.validation import validate_state
+
+    estimate = {"basal_stress": 0.15, "slope_scale": 1000.0, "min_slope": 0.025}
+    state = outlined_glacier("ticino_200m", 450923, 5147591, 40, 36, 200.0, 2600, **estimate)
+    thin = validate_state(reestimated_glacier(state, **{**estimate, "basal_stress": 0.09}))
+    np.testing.assert_array_equal(thin.usurf.values, state.usurf.values)
+    np.testing.assert_array_equal(thin.thk.values > 0, state.thk.values > 0)
+    np.testing.assert_allclose(thin.thk.values, 0.6 * state.thk.values, rtol=1e-12)
+    np.testing.assert_allclose(thin.topg + thin.thk, thin.usurf, rtol=0, atol=1e-9)
+    assert thin.thk.attrs["units"] == "m" and "basal_stress=0.09" in thin.attrs["source"]
+    smooth = reestimated_glacier(state, **{**estimate, "slope_scale": 2000.0})
+    ratio = smooth.thk.values[state.thk.values > 0] / state.thk.values[state.thk.values > 0]
+    assert ratio.min() < 0.95 and ratio.max() > 1.05   # another shape, not a scaling
+    with pytest.raises(InputError, match="no ice"):
+        reestimated_glacier(state.assign(thk=0.0 * state.thk), **estimate)
+
+
 def test_massif_windows_find_whole_massifs_clear_of_other_domains(tmp_path):
     """``massif_windows`` on a made DEM of five hills (200 m cells, read at 100 m): only the hill
     of the right size, with room for its margin and under no avoided rectangle, is found,

@@ -150,12 +150,13 @@ def test_data_dir_outside_the_work_tree_resumes_from_another(tmp_path):
 
 
 def test_start_states_are_jobs_of_their_own(tmp_path):
-    """``start_states: 2`` on the v002 config: two start-state jobs per glacier of estimated
-    thickness (the eight run massifs, the held-out ticino_73, linth_7, linth_22 and ticino_23
-    among them, and the 23 start-only ones), under <data_dir>/starts; the runs are the
-    same 64 (none of the start-only domains)."""
+    """``start_states: 2`` and one ``start_thickness`` sample on the v002 config: three
+    start-state jobs per glacier of estimated thickness (the eight run massifs, the held-out
+    ticino_73, linth_7, linth_22 and ticino_23 among them, and the 23 start-only ones), under
+    <data_dir>/starts; the runs are the same 64 (none of the start-only domains)."""
     config = _config("library_v002.yaml")
     config["start_states"] = 2
+    config["start_thickness"]["samples"] = 1
     cfg = tmp_path / "config.yaml"
     cfg.write_text(yaml.safe_dump(config))
     outputs = _dry_run_outputs(tmp_path / "work", cfg, tmp_path / "home")
@@ -163,7 +164,7 @@ def test_start_states_are_jobs_of_their_own(tmp_path):
     massifs = sorted(d for d, spec in config["domains"].items() if "outline_elevation" in spec)
     assert len(massifs) == 31 and {"ticino_73", "linth_7", "linth_22", "ticino_23"} <= set(massifs)
     assert sum(not config["domains"][d].get("runs", True) for d in massifs) == 23
-    assert [str(p.parent.name) for p in starts] == [d for d in massifs for _ in (0, 1)]
+    assert [str(p.parent.name) for p in starts] == [d for d in massifs for _ in (0, 1, 2)]
     assert all(p.parts[:5] == (".cache", "icebench", "data", "library_v002", "starts")
                for p in starts)
     assert len(outputs["simulate"]) == 64

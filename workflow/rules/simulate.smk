@@ -1,3 +1,4 @@
+from glacier.datagen import draw_estimate
 from glacier.dataset import START_DRAWS
 from glacier.smb import shift_ela
 
@@ -15,6 +16,16 @@ def domain_instructors(domain):
         for name, spec in config["instructors"].items()
         if name == config["driver"] or domain in spec.get("domains", DOMAINS)
     }
+
+
+def start_estimate(domain, sample):
+    """The thickness-estimate keywords of a start sample on a bed of its own, drawn from
+    ``start_thickness``; None for the first ``start_states`` samples (the geometry's own bed), so
+    that an edit of ``start_thickness`` reruns only the samples it draws."""
+    if sample < config["start_states"]:
+        return None
+    spec = config["domains"][domain].get("estimate", {})
+    return draw_estimate(config["start_thickness"], spec, config["seed"], domain, sample)
 
 
 rule simulate:
@@ -50,8 +61,9 @@ rule simulate:
 
 rule start_state:
     """One start-state sample of a glacier of estimated thickness: the state as the
-    geometry gives it, under an A and c of its own (parameter draw START_DRAWS + k), solved
-    once by every instructor of the domain, with no evolution."""
+    geometry gives it (samples k >= start_states: on a bed estimated again, ``thickness``), under
+    an A and c of its own (parameter draw START_DRAWS + k), solved once by every instructor of
+    the domain, with no evolution."""
     input:
         f"{DATA}/geometries/{{domain}}.nc",
     output:
@@ -62,6 +74,7 @@ rule start_state:
         driver=config["driver"],
         seed=config["seed"],
         draw=lambda wc: START_DRAWS + int(wc.sample),
+        thickness=lambda wc: start_estimate(wc.domain, int(wc.sample)),
     log:
         f"{RESULTS}/logs/start_state/{{domain}}_p{{sample}}.log",
     benchmark:
