@@ -12,7 +12,7 @@ from scipy.ndimage import distance_transform_edt, find_objects, gaussian_filter,
 
 from glacier.constants import GLEN_N, RHO_G
 from glacier.errors import InputError
-from glacier.fields import complete_state, make_state
+from glacier.fields import complete_state, grid_spacing, make_state
 from glacier.io import open_dataset
 
 TOPOGRAPHY_DIR = Path(__file__).parent / "resources" / "topography"
@@ -289,8 +289,7 @@ def reestimated_glacier(state: xr.Dataset, **estimate) -> xr.Dataset:
     surface, outline = state.usurf.values, state.thk.values > 0
     if not outline.any():
         raise InputError("the state has no ice to estimate the thickness of")
-    dx = float(state.x.values[1] - state.x.values[0])
-    thk = estimated_thickness(surface, outline, dx, **estimate)
+    thk = estimated_thickness(surface, outline, grid_spacing(state), **estimate)
     out = state.copy()
     out["thk"] = state.thk.copy(data=thk)
     out["topg"] = state.topg.copy(data=surface - thk)
