@@ -35,6 +35,12 @@ def stable_seed(*parts) -> int:
     return int.from_bytes(digest[:4], "little")
 
 
+def log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
+    """One value drawn log-uniformly in [lo, hi] from ``rng`` (``lo`` itself, drawing nothing,
+    when hi <= lo)."""
+    return float(np.exp(rng.uniform(np.log(lo), np.log(hi)))) if hi > lo else float(lo)
+
+
 def sample_parameters(spec: dict, seed: int, sample: int, domain: str, shape: tuple[int, int],
                       dx: float) -> dict[str, np.ndarray]:
     """Fields of A (MPa-3 a-1) and c (MPa a1/3 m-1/3) for one parameter sample.
@@ -53,9 +59,7 @@ def sample_parameters(spec: dict, seed: int, sample: int, domain: str, shape: tu
     rng = np.random.default_rng(stable_seed(*key))
     fields = {}
     for name in ("arrhenius", "slidingco"):
-        lo, hi = spec[name]
-        value = float(np.exp(rng.uniform(np.log(lo), np.log(hi)))) if hi > lo else float(lo)
-        field = np.full(shape, value)
+        field = np.full(shape, log_uniform(rng, *spec[name]))
         variation = float(spec["variation"])
         if variation > 0:
             local = np.random.default_rng(stable_seed(seed, domain, name, sample))
@@ -74,8 +78,7 @@ def draw_estimate(spec: dict, estimate: dict, seed: int, domain: str, sample: in
     rng = np.random.default_rng(stable_seed(seed, "thickness", domain, sample))
     drawn = dict(estimate)
     for name in ("basal_stress", "slope_scale"):
-        lo, hi = spec[name]
-        drawn[name] = float(np.exp(rng.uniform(np.log(lo), np.log(hi)))) if hi > lo else float(lo)
+        drawn[name] = log_uniform(rng, *spec[name])
     return drawn
 
 
