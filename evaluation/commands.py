@@ -104,7 +104,7 @@ def cmd_bench_speed(args) -> int:
     from glacier.io import read_state
     from evaluation.score import model_label
     from glacier.flow import flow_model_from_spec
-    from evaluation.speed import benchmark, format_table, transient_times
+    from evaluation.speed import benchmark, format_table, mpi_ranks, transient_times
 
     state = read_state(args.input, arrhenius=args.arrhenius, slidingco=args.slidingco)
     specs = [s.strip() for s in args.models.split(",") if s.strip()]
@@ -123,6 +123,11 @@ def cmd_bench_speed(args) -> int:
         settings = EvolveSettings(years=args.transient_years,
                                   output_interval=args.transient_years)
         result["transient"] = transient_times(state, models, ElaSmb(ela=args.ela), settings)
+    if mpi_ranks() > 1:
+        from mpi4py import MPI
+
+        if MPI.COMM_WORLD.rank > 0:
+            return 0  # every rank took part in the solves; rank 0 reports them
     if args.plot:
         from evaluation.figures import speed_plot
 
@@ -173,7 +178,7 @@ def cmd_bench_plot(args) -> int:
             raise InputError(f"'{path}' holds no speed rows (write it with "
                              "'icebench bench speed --output')")
         rows += [{**r, "device": label} for r in result["rows"]]
-    speed_plot(rows, args.output, title="median of warm runs, batch 1")
+    speed_plot(rows, args.output, title="median of repeated runs, batch 1")
     print(f"wrote {args.output}")
     return 0
 
@@ -181,7 +186,8 @@ def cmd_bench_plot(args) -> int:
 def rows_json(result: dict) -> list[dict]:
     """The ``--json`` output: the rows, each with the machine info beside its timings."""
     keep = ("model", "nx", "ny", "dx_m", "ice_cells", "seconds", "times", "warmup_seconds",
-            "device", "cores", "speedup_vs_stokes", "speedup_vs_hybrid")
+            "warm_seconds", "device", "cores", "ranks", "speedup_vs_stokes", "speedup_vs_hybrid",
+            "warm_speedup_vs_stokes", "warm_speedup_vs_hybrid")
     return [{**{k: r[k] for k in keep}, "machine": result["machine"]} for r in result["rows"]]
 
 

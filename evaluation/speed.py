@@ -3,8 +3,9 @@
 (``evaluation.efficiency``) beside them, and their table.
 
 Timing protocol (docs/design.md, ``evaluation.timing``): batch 1, same state, same machine; one
-untimed warm-up call, then the median of ``repeats`` timed calls. Cores and device are recorded
-with every row.
+untimed warm-up call, then the median of ``repeats`` timed calls, then one call on the next
+snapshot started from the last solution (what a step of a transient run costs). Cores, MPI ranks
+and device are recorded with every row.
 """
 
 import copy
@@ -21,6 +22,43 @@ from evaluation.efficiency import (device_sgemm_rate, emulator_efficiency, keras
                                    keras_model_of, sgemm_rate)
 from evaluation.resample import resample
 from evaluation.timing import quietly, time_call
+
+NEXT_SNAPSHOT_GROWTH = 0.01
+"""Relative thickening of the ice (same mask) that makes the next snapshot of a warm solve: about
+one time step of a growing glacier."""
+
+
+def mpi_ranks() -> int:
+    """The number of MPI ranks this process runs among (1 without mpi4py)."""
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        return 1
+    return MPI.COMM_WORLD.size
+
+
+def next_snapshot(state: xr.Dataset, growth: float = NEXT_SNAPSHOT_GROWTH) -> xr.Dataset:
+    """``state`` one step of a transient run later, as a warm solve sees it: the ice ``growth``
+    thicker (relative) on the same ice mask, the surface raised with it."""
+    thk = state.thk * (1.0 + growth)
+    return state.assign(thk=thk, usurf=state.topg + thk)
+
+
+def timed_ladder_step(model: FlowModel, grid: xr.Dataset, repeats: int) -> dict:
+    """``time_call`` of ``model``'s velocity on ``grid`` (its warm-up is the cold call: set-up,
+    compilation and solve), plus ``warm_seconds``: the wall time (s) of one call on
+    ``next_snapshot(grid)`` with the last solution as ``guess``, as in an evolve loop (a Stokes
+    solve then keeps its mesh and starts Newton from the previous 3-D solution)."""
+    velocity = quietly(timing_model(model).velocity)
+    last = {}
+
+    def solve():
+        last["velocity"] = velocity(grid)
+
+    timing = time_call(solve, repeats)
+    t0 = time.perf_counter()
+    velocity(next_snapshot(grid), guess=last["velocity"])
+    return {**timing, "warm_seconds": time.perf_counter() - t0}
 
 
 def timing_model(model: FlowModel) -> FlowModel:
@@ -42,13 +80,14 @@ def speed_ladder(state: xr.Dataset, models: dict[str, FlowModel], sizes: list[in
     (e.g. Stokes, too slow on the largest grids).
 
     Rows: ``model``, ``nx``, ``ny``, ``dx_m``, ``ice_cells``, ``seconds`` (median), ``times``,
-    ``warmup_seconds``, ``device`` (cpu, or the GPU emulators run on), ``cores`` (os.cpu_count),
-    ``speedup_vs_stokes`` and ``speedup_vs_hybrid`` (reference time / this time on the same
+    ``warmup_seconds`` (the cold call), ``warm_seconds`` (the next snapshot from the last
+    solution: ``timed_ladder_step``), ``device`` (cpu, or the GPU emulators run on), ``cores``
+    (os.cpu_count), ``ranks`` (MPI), ``speedup_vs_stokes`` and ``speedup_vs_hybrid`` (reference time / this time on the same
     grid; None where the reference was not run). A solve that fails (SolverError) is a row with
     ``seconds`` None and its ``error``; the benchmark goes on.
     """
     rows = []
-    cores = os.cpu_count()
+    cores, ranks = os.cpu_count(), mpi_ranks()
     for n in sizes:
         grid = resample(state, n)
         ice = int((grid.thk.values > 1.0).sum())
@@ -58,26 +97,28 @@ def speed_ladder(state: xr.Dataset, models: dict[str, FlowModel], sizes: list[in
             if n > (max_size or {}).get(label, n):
                 continue
             try:
-                call = quietly(timing_model(model).velocity)
-                timing = time_call(lambda: call(grid), repeats)
+                timing = timed_ladder_step(model, grid, repeats)
             except SolverError as exc:
-                timing = {"seconds": None, "times": [], "warmup_seconds": None, "error": str(exc)}
+                timing = {"seconds": None, "times": [], "warmup_seconds": None,
+                          "warm_seconds": None, "error": str(exc)}
                 log.warning("speed: %s on %s cells failed: %s", label, n, exc)
             device = keras_device() if keras_model_of(model) is not None else "cpu"
             rows.append({"model": label, "nx": grid.sizes["x"], "ny": grid.sizes["y"],
                          "dx_m": float(grid.x[1] - grid.x[0]), "ice_cells": ice, **timing,
-                         "device": device, "cores": cores})
+                         "device": device, "cores": cores, "ranks": ranks})
     return add_speedups(rows)
 
 
 def add_speedups(rows: list[dict]) -> list[dict]:
-    """Set ``speedup_vs_stokes`` and ``speedup_vs_hybrid`` of every row (same nx, ny)."""
-    ref = {(r["model"], r["nx"], r["ny"]): r["seconds"] for r in rows}
-    for r in rows:
-        for base in ("stokes", "hybrid"):
-            t = ref.get((base, r["nx"], r["ny"]))
-            ok = t is not None and r["seconds"] is not None and r["seconds"] > 0
-            r[f"speedup_vs_{base}"] = t / r["seconds"] if ok else None
+    """Set ``speedup_vs_stokes`` and ``speedup_vs_hybrid`` (reference median / this median) and
+    ``warm_speedup_vs_stokes`` and ``warm_speedup_vs_hybrid`` (the same of ``warm_seconds``: a
+    step of a transient run) of every row (same nx, ny); None where a time is missing."""
+    for key, prefix in (("seconds", "speedup"), ("warm_seconds", "warm_speedup")):
+        ref = {(r["model"], r["nx"], r["ny"]): r.get(key) for r in rows}
+        for r in rows:
+            for base in ("stokes", "hybrid"):
+                t, own = ref.get((base, r["nx"], r["ny"])), r.get(key)
+                r[f"{prefix}_vs_{base}"] = t / own if t is not None and own else None
     return rows
 
 
@@ -116,33 +157,42 @@ def benchmark(state: xr.Dataset, models: dict[str, FlowModel], sizes: list[int],
             "device_sgemm": device_gemm, "efficiency": efficiency}
 
 
+TABLE_BLOCKS = (
+    ("seconds", "wall time of one velocity field (s, batch 1): median of the repeated calls on the "
+                "same state after the warm-up"),
+    ("warmup_seconds", "the first call on each grid (s): cold, with set-up and compilation"),
+    ("warm_seconds", "the next snapshot (ice 1 % thicker) from the last solution (s): warm, "
+                     "one step of a transient run"),
+    ("speedup_vs_stokes", "speed-up vs stokes (its median / the model's median)"),
+    ("warm_speedup_vs_stokes", "warm speed-up vs stokes (its warm time / the model's)"),
+    ("speedup_vs_hybrid", "speed-up vs hybrid (its median / the model's median)"),
+    ("warm_speedup_vs_hybrid", "warm speed-up vs hybrid (its warm time / the model's)"),
+)
+"""The blocks of ``format_table``: the row key and its heading."""
+
+
 def format_table(rows: list[dict]) -> str:
-    """A readable table: one line per grid, the median seconds of each model (with its device
-    when not the CPU) and the speed-ups against Stokes and hybrid."""
+    """A readable table: one block per entry of ``TABLE_BLOCKS`` that any row has a value of,
+    one line per grid, one column per model (with its device when not the CPU; a failed solve
+    reads ``failed``), then the cores and MPI ranks."""
     labels = list(dict.fromkeys(r["model"] for r in rows))
     devices = {r["model"]: r["device"] for r in rows}
     heads = [m if devices[m] == "cpu" else f"{m} [{devices[m]}]" for m in labels]
     width = max(12, *(len(h) for h in heads))
-    lines = ["wall time of one velocity field (s, median, warm, batch 1)",
-             f"{'grid':>9} {'ice':>6} " + " ".join(f"{h:>{width}}" for h in heads)]
     grids = list(dict.fromkeys((r["nx"], r["ny"]) for r in rows))
     by_key = {(r["model"], r["nx"], r["ny"]): r for r in rows}
-    for nx, ny in grids:
-        cells = [by_key.get((m, nx, ny)) for m in labels]
-        ice = next(c["ice_cells"] for c in cells if c is not None)
-        lines.append(f"{f'{nx}x{ny}':>9} {ice:>6} " + " ".join(
-            f"{'-':>{width}}" if c is None else f"{'failed':>{width}}" if c["seconds"] is None
-            else f"{c['seconds']:>{width}.4g}" for c in cells))
-    for base in ("stokes", "hybrid"):
-        timed = [(nx, ny) for nx, ny in grids
-                 if by_key.get((base, nx, ny), {}).get("seconds") is not None]
-        if not timed:
+    ice = {(r["nx"], r["ny"]): r["ice_cells"] for r in rows}
+    lines = []
+    for key, heading in TABLE_BLOCKS:
+        if not any(r.get(key) for r in rows):
             continue
-        lines.append(f"speed-up vs {base} (its time / the model's time):")
-        for nx, ny in timed:
+        lines += [heading, f"{'grid':>9} {'ice':>6} " + " ".join(f"{h:>{width}}" for h in heads)]
+        for nx, ny in grids:
             cells = [by_key.get((m, nx, ny)) for m in labels]
-            lines.append(f"{f'{nx}x{ny}':>9} {'':>6} " + " ".join(
-                f"{c[f'speedup_vs_{base}']:>{width}.4g}" if c and c[f"speedup_vs_{base}"]
-                else f"{'-':>{width}}" for c in cells))
-    lines.append(f"cores {rows[0]['cores']}")
+            lines.append(f"{f'{nx}x{ny}':>9} {ice[nx, ny]:>6} " + " ".join(
+                f"{'-':>{width}}" if c is None
+                else f"{'failed':>{width}}" if c["seconds"] is None
+                else f"{'-':>{width}}" if c.get(key) is None
+                else f"{c[key]:>{width}.4g}" for c in cells))
+    lines.append(f"cores {rows[0]['cores']}, MPI ranks {rows[0].get('ranks', 1)}")
     return "\n".join(lines)

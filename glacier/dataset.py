@@ -93,12 +93,18 @@ def data_files(config: dict, data_dir: str | Path) -> dict[tuple[str, str, int],
     """Every file a generation of ``config`` (validated: its defaults filled in) makes, keyed as
     ``assemble`` takes them: the runs (domain, climate, sample) of the domains with ``runs``
     and the start states (domain, START, sample). A domain without runs that gets no start
-    state either is refused with an InputError."""
+    state either, and a start domain without ``estimate`` under ``start_thickness.samples`` > 0,
+    are refused with an InputError."""
     n_starts = start_samples(config)
     if START in config["climates"] and n_starts:
         raise InputError(f"a climate may not be named '{START}' with start_states: that name "
                          "marks the start-state samples")
     starts = start_domains(config) if n_starts else []
+    unestimated = [d for d in starts if "estimate" not in config["domains"][d]]
+    if config["start_thickness"]["samples"] and unestimated:
+        raise InputError(f"domain(s) {unestimated} have outline_elevation but no estimate: "
+                         "start_thickness estimates the thickness again under the estimate's "
+                         "surface and outline, so it needs the domain's estimate")
     idle = [d for d, spec in sorted(config["domains"].items())
             if not spec["runs"] and d not in starts]
     if idle:

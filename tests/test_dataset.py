@@ -387,6 +387,13 @@ def test_start_states_of_glaciers_of_estimated_thickness(tmp_path):
         data_files({**config, "climates": {START: {}}}, tmp_path)
     with pytest.raises(InputError, match=r"\['m_only'\] have runs: false but get no start"):
         data_files({**config, "start_states": 0, "start_thickness": {"samples": 0}}, tmp_path)
+    # a start domain without an estimate cannot have its thickness estimated again: refused
+    # before any job, and accepted without start_thickness samples
+    bare = {k: v for k, v in massif.items() if k != "estimate"}
+    no_estimate = {**config, "domains": {**config["domains"], "m_only": {**bare, "runs": False}}}
+    with pytest.raises(InputError, match=r"\['m_only'\] have outline_elevation but no estimate"):
+        data_files(no_estimate, tmp_path)
+    assert data_files({**no_estimate, "start_thickness": {"samples": 0}}, tmp_path)
     # the sample on a bed of its own draws its estimate: reproducible, in the ranges, the
     # domain's other keywords kept, another draw for another sample or domain
     drawn = draw_estimate(config["start_thickness"], massif["estimate"], 7, "m_train", 2)

@@ -8,7 +8,7 @@ import pytest
 
 from evaluation.efficiency import emulator_efficiency, emulator_flops, sgemm_rate
 from evaluation.resample import resample
-from evaluation.speed import add_speedups, format_table
+from evaluation.speed import add_speedups, format_table, next_snapshot, speed_ladder
 from evaluation.timing import time_call
 from glacier.io import write_dataset
 from icebench.cli import main
@@ -59,6 +59,55 @@ def test_speedups_on_the_same_grid():
     assert rows[3]["speedup_vs_stokes"] is None
 
 
+def test_next_snapshot_thickens_the_ice_on_the_same_mask(small_state):
+    after = next_snapshot(small_state, growth=0.01)
+    np.testing.assert_allclose(after.thk.values, 1.01 * small_state.thk.values)
+    np.testing.assert_allclose(after.usurf.values, after.topg.values + after.thk.values)
+    np.testing.assert_array_equal(after.thk.values > 0, small_state.thk.values > 0)
+
+
+class GuessRecorder:
+    """A flow model that records the guess of every call (the protocol of glacier/flow.py)."""
+
+    name = "recorder"
+
+    def __init__(self):
+        self.calls = []
+
+    def velocity(self, state, guess=None):
+        from glacier.sia import ClosedFormSIA
+
+        self.calls.append((float(state.thk.sum()), guess))
+        return ClosedFormSIA().velocity(state)
+
+
+def test_ladder_times_a_warm_step_from_the_last_solution(small_state):
+    model = GuessRecorder()
+    rows = speed_ladder(small_state, {"rec": model}, [12], repeats=2)
+    # warm-up, two repeats, then the next snapshot with the last solution as its guess
+    assert len(model.calls) == 4
+    assert all(guess is None for _, guess in model.calls[:3])
+    thk_after, guess = model.calls[3]
+    assert thk_after == pytest.approx(1.01 * model.calls[2][0])
+    assert guess is not None and "ubar" in guess
+    (row,) = rows
+    assert row["warm_seconds"] > 0 and row["warmup_seconds"] > 0 and row["ranks"] >= 1
+    assert row["warm_speedup_vs_stokes"] is None
+
+
+def test_warm_speedups_and_table_blocks():
+    rows = [{"model": "stokes", "nx": 8, "ny": 8, "seconds": 10.0, "warmup_seconds": 30.0,
+             "warm_seconds": 4.0, "ice_cells": 10, "device": "cpu", "cores": 2, "ranks": 2},
+            {"model": "emu", "nx": 8, "ny": 8, "seconds": 0.1, "warmup_seconds": 1.0,
+             "warm_seconds": 0.1, "ice_cells": 10, "device": "cpu", "cores": 2, "ranks": 2}]
+    add_speedups(rows)
+    assert rows[1]["speedup_vs_stokes"] == pytest.approx(100.0)
+    assert rows[1]["warm_speedup_vs_stokes"] == pytest.approx(40.0)
+    table = format_table(rows)
+    assert "cold" in table and "warm speed-up vs stokes" in table and "MPI ranks 2" in table
+    assert "hybrid" not in table  # no hybrid row: no speed-up block against it
+
+
 def test_failed_solve_is_a_row_without_speedups():
     rows = [{"model": "stokes", "nx": 8, "ny": 8, "seconds": None, "error": "diverged",
              "ice_cells": 10, "device": "cpu", "cores": 2},
@@ -80,7 +129,8 @@ def test_bench_speed_cli_json(small_state, tmp_path, capsys):
     assert [(r["model"], r["nx"]) for r in rows] == [("sia", 16), ("hybrid", 16), ("sia", 24),
                                                       ("hybrid", 24)]
     for r in rows:
-        assert {"model", "nx", "ny", "seconds", "speedup_vs_stokes", "machine"} <= set(r)
+        assert {"model", "nx", "ny", "seconds", "warm_seconds", "ranks", "speedup_vs_stokes",
+                "warm_speedup_vs_stokes", "machine"} <= set(r)
         assert r["speedup_vs_stokes"] is None
         assert r["seconds"] > 0 and len(r["times"]) == 2
         assert r["machine"]["cores"] >= 1 and r["device"] == "cpu"
