@@ -50,14 +50,19 @@ def driver_run(state: xr.Dataset, model: FlowModel, climate: dict, settings: Evo
     model that drives the ice out of the valid ranges ends its run there, with the attribute
     ``stopped``) the file is moved to ``output``. ``identity`` (what defines the run besides
     the climate and the settings, e.g. the driver's spec and the digest of its weights) is
-    stored in the file; a partial file of another identity is refused."""
+    stored in the file; a partial file of another identity is refused. An ``output`` already
+    in place is returned as it is when its identity is the same (refused otherwise): the run is
+    not made twice."""
     output = Path(output)
     partial = output.with_name(output.name + ".partial")
     key = {**identity, "model": model.name, "climate": climate,
            "settings": vars(settings), "start_volume_m3": float(state.thk.sum())}
-    run = evolve_in_chunks(state, model, ElaSmb(**climate), settings, partial, chunk_years,
-                           key, show_progress=False, stop_on_failure=True)
-    os.replace(partial, output)
+    done = output.exists()
+    run = evolve_in_chunks(state, model, ElaSmb(**climate), settings,
+                           output if done else partial, chunk_years, key,
+                           show_progress=False, stop_on_failure=True)
+    if not done:
+        os.replace(partial, output)
     return run
 
 

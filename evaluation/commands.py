@@ -154,6 +154,61 @@ def cmd_bench_speed(args) -> int:
     return 0
 
 
+def cmd_bench_century(args) -> int:
+    """Every model of ``--models`` evolves the ``--input`` state for ``--years`` under the same
+    warming climate and renewal schedule, each run in resumable chunks under ``--out`` (a run
+    finished before is reused, not redone), then the table, numbers and figure against
+    ``--reference`` (evaluation/century.py)."""
+    from pathlib import Path
+
+    from evaluation.century import (compare_drivers, driver_run, file_digest, table,
+                                    warming_climate)
+    from evaluation.figures import century_figure
+    from evaluation.score import model_label
+    from glacier.errors import InputError
+    from glacier.evolve import EvolveSettings
+    from glacier.flow import flow_model_from_spec, spec_model_name
+    from glacier.io import read_state
+    from glacier.metrics import json_ready
+
+    specs = [s.strip() for s in args.models.split(",") if s.strip()]
+    labels = {}
+    for spec in specs:
+        labels[model_label(spec, set(labels))] = spec
+    if args.reference not in labels:
+        raise InputError(f"--reference '{args.reference}' is not among the models' labels "
+                         f"{list(labels)}")
+    state = read_state(args.input, arrhenius=args.arrhenius, slidingco=args.slidingco)
+    settings = EvolveSettings(years=args.years, output_interval=args.output_interval,
+                              velocity_interval=args.velocity_interval,
+                              velocity_displacement=args.velocity_displacement)
+    climate = warming_climate({"ela": args.ela}, 0.0, args.years, args.ela_rise)
+    # all built before any run, so that a bad spec stops the command first; an emulator warns
+    # outside its training ranges instead of stopping the run (its manifest's out_of_range)
+    models = {label: flow_model_from_spec(spec, **({"out_of_range": "warn"}
+                                                   if spec_model_name(spec) == "emulator" else {}))
+              for label, spec in labels.items()}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = {}
+    for label, spec in labels.items():
+        identity = {"spec": spec, "input": str(args.input)}
+        if getattr(models[label], "source", None):
+            identity["weights"] = file_digest(models[label].source)
+        file = out / (label.replace("/", "_").replace(":", "_") + ".nc")
+        print(f"{label}: {args.years:g} a into {file}", flush=True)
+        runs[label] = driver_run(state, models[label], climate, settings, file,
+                                 args.chunk_years, identity)
+    rows = compare_drivers(runs, args.reference)
+    text = table(rows, args.reference)
+    (out / "century.json").write_text(json.dumps(json_ready(rows), indent=2) + "\n")
+    (out / "century.md").write_text(f"# {args.years:g}-year runs of {args.input} against "
+                                    f"{args.reference}\n\n" + text)
+    century_figure(runs, args.reference, out / "century.png", title=Path(args.input).stem)
+    print(text, end="")
+    return 0
+
+
 def cmd_bench_plot(args) -> int:
     """One log-log figure of several ``bench speed --output`` results (e.g. the same ladder on
     a 2-core CPU and on a GPU): each result's rows keep their model names, and their device
@@ -192,7 +247,7 @@ def rows_json(result: dict) -> list[dict]:
 
 
 def add_commands(sub, verify_sub) -> None:
-    """Add ``icebench score`` and ``icebench bench speed``."""
+    """Add ``icebench score`` and ``icebench bench speed``, ``century`` and ``plot``."""
     from glacier.io import add_parameter_overrides
 
     models_help = ("a registered flow model, name[:key=value...] (e.g. sia:sliding=true, "
@@ -228,6 +283,26 @@ def add_commands(sub, verify_sub) -> None:
                                     "as JSON here")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p.set_defaults(func=cmd_bench_speed)
+    p = bench_sub.add_parser("century", help="whole transient runs of one state per model: wall "
+                                             "time and speed-ups beside volume, area and "
+                                             "thickness against a reference")
+    p.add_argument("--input", required=True, help="the start state (IGM-style NetCDF/Zarr)")
+    p.add_argument("--models", required=True, help="comma-separated drivers: " + models_help)
+    p.add_argument("--reference", default="stokes", help="the label of the reference driver")
+    p.add_argument("--years", type=float, default=100.0, help="length of every run (a)")
+    p.add_argument("--ela", type=float, required=True, help="ELA at the start (m)")
+    p.add_argument("--ela-rise", type=float, default=200.0,
+                   help="linear rise of the ELA over the run (m)")
+    p.add_argument("--output-interval", type=float, default=10.0, help="years between snapshots")
+    p.add_argument("--chunk-years", type=float, default=10.0,
+                   help="write each run every this many years and resume from there")
+    p.add_argument("--velocity-interval", type=float, default=1.0,
+                   help="years between velocity solves of every driver")
+    p.add_argument("--velocity-displacement", type=float, default=1.0,
+                   help="renew sooner once the fastest ice has moved this many cells")
+    add_parameter_overrides(p)
+    p.add_argument("--out", required=True, help="folder of the runs, century.md/.json/.png")
+    p.set_defaults(func=cmd_bench_century)
     p = bench_sub.add_parser("plot", help="one figure of several 'bench speed --output' results")
     p.add_argument("results", nargs="+", help="JSON files written by 'icebench bench speed --output'")
     p.add_argument("--labels", help="comma-separated, one per result (e.g. '2-core CPU,H100'); "

@@ -104,3 +104,31 @@ def test_runs_that_stopped_early_are_compared_as_far_as_both_got():
     assert rows["short"]["time_a"] == [0, 2] and rows["short"]["years_reached"] == 2
     # a run cut short is not a faster one: no speed-up where either stopped
     assert all(r["speedup_vs_stokes"] is None for r in rows.values())
+
+
+def test_bench_century_cli_runs_compares_and_reuses(glacier, tmp_path, capsys):
+    """``icebench bench century``: every driver's run, the table against the reference, and a
+    second call that reuses the finished runs instead of making them again."""
+    from glacier.io import write_dataset
+    from icebench.cli import main
+
+    state = write_dataset(glacier, tmp_path / "state.nc")
+    out = tmp_path / "runs"
+    argv = ["bench", "century", "--input", str(state), "--models", "hybrid,sia",
+            "--reference", "hybrid", "--years", "4", "--ela", "2900", "--ela-rise", "100",
+            "--output-interval", "2", "--chunk-years", "2", "--out", str(out)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "| hybrid | 4 |" in text and "| sia | 4 |" in text
+    rows = json.loads((out / "century.json").read_text())
+    assert [r["driver"] for r in rows] == ["hybrid", "sia"] and rows[1]["speedup_vs_hybrid"] > 0
+    assert (out / "century.png").stat().st_size > 10_000
+    stamp = (out / "sia.nc").stat().st_mtime_ns
+    assert main(argv) == 0  # the finished runs are reused
+    assert (out / "sia.nc").stat().st_mtime_ns == stamp
+    assert json.loads((out / "century.json").read_text())[1]["seconds"] == rows[1]["seconds"]
+    capsys.readouterr()
+    assert main(argv[:-2] + ["--reference", "stokes", "--out", str(out)]) == 2
+    assert "--reference 'stokes' is not among" in capsys.readouterr().err
+    assert main([*argv[:12], "--ela-rise", "50", *argv[14:]]) == 2  # other settings: refused
+    assert "other settings" in capsys.readouterr().err
