@@ -181,7 +181,7 @@ def cmd_bench_century(args) -> int:
     state = read_state(args.input, arrhenius=args.arrhenius, slidingco=args.slidingco)
     settings = EvolveSettings(years=args.years, output_interval=args.output_interval,
                               velocity_interval=args.velocity_interval,
-                              velocity_displacement=args.velocity_displacement)
+                              velocity_displacement=args.velocity_displacement or None)
     climate = warming_climate({"ela": args.ela}, 0.0, args.years, args.ela_rise)
     # all built before any run, so that a bad spec stops the command first; an emulator warns
     # outside its training ranges instead of stopping the run (its manifest's out_of_range)
@@ -299,7 +299,8 @@ def add_commands(sub, verify_sub) -> None:
     p.add_argument("--velocity-interval", type=float, default=1.0,
                    help="years between velocity solves of every driver")
     p.add_argument("--velocity-displacement", type=float, default=1.0,
-                   help="renew sooner once the fastest ice has moved this many cells")
+                   help="renew sooner once the fastest ice has moved this many cells (0: "
+                        "never sooner, a fixed schedule)")
     add_parameter_overrides(p)
     p.add_argument("--out", required=True, help="folder of the runs, century.md/.json/.png")
     p.set_defaults(func=cmd_bench_century)
