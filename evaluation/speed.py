@@ -96,6 +96,8 @@ def speed_ladder(state: xr.Dataset, models: dict[str, FlowModel], sizes: list[in
         for label, model in models.items():
             if n > (max_size or {}).get(label, n):
                 continue
+            log.info("speed: %s on %d x %d cells (%d of ice)", label, grid.sizes["x"],
+                     grid.sizes["y"], ice)
             try:
                 timing = timed_ladder_step(model, grid, repeats)
             except SolverError as exc:
