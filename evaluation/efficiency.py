@@ -61,11 +61,13 @@ def _layer_flops(layer, in_shapes: list[tuple], out_shape: tuple) -> int:
 
 
 def _graph_flops(model, input_shape: tuple) -> int:
-    """FLOPs of a functional model on a concrete input shape, nested models included."""
+    """FLOPs of a functional model on a concrete input shape, nested models included, every
+    call of a shared layer counted (the 8 calls of the model inside a D4 average)."""
     import keras
 
-    layer_list = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
-    nodes = [layer._inbound_nodes[0] for layer in layer_list]
+    nodes = [node for depth in sorted(model._nodes_by_depth, reverse=True)
+             for node in model._nodes_by_depth[depth]
+             if not isinstance(node.operation, keras.layers.InputLayer)]
     tensors = []
     for node in nodes:
         tensors += list(node.input_tensors) + list(node.output_tensors)
@@ -73,9 +75,10 @@ def _graph_flops(model, input_shape: tuple) -> int:
     specs = probe.compute_output_spec(keras.KerasTensor(input_shape))
     shapes = iter([tuple(s.shape) for s in specs])
     total = 0
-    for layer, node in zip(layer_list, nodes):
+    for node in nodes:
         ins = [next(shapes) for _ in node.input_tensors]
         out = [next(shapes) for _ in node.output_tensors][0]
+        layer = node.operation
         total += _graph_flops(layer, ins[0]) if isinstance(layer, keras.Model) else \
             _layer_flops(layer, ins, out)
     return total
@@ -88,7 +91,8 @@ def emulator_flops(model, ny: int, nx: int) -> int:
     multiply and one add per weight and output cell) plus C_out H W for its bias; Conv2DTranspose
     likewise over its input cells; Dense 2 C_in C_out per position plus its bias. Activations,
     pooling, up-sampling, concatenation and scaling are counted as zero (a few per cent of the
-    total at most for the zoo's networks). Nested models are counted through.
+    total at most for the zoo's networks). Nested models are counted through, once per call:
+    a ``symmetrized`` model (emulator/zoo.py) costs 8 times its core.
     """
     channels = model.inputs[0].shape[-1]
     return int(_graph_flops(model, (1, int(ny), int(nx), int(channels))))

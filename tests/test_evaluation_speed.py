@@ -195,6 +195,16 @@ def test_sgemm_rate_is_measured():
     assert rate["flops_per_s"] == pytest.approx(2 * 256 ** 3 / rate["seconds"])
 
 
+def test_symmetrized_model_costs_eight_cores():
+    from emulator.zoo import build_model, symmetrized
+
+    inputs, outputs = ["thk", "slopsurfx", "slopsurfy"], ["ubar", "vbar"]
+    core = build_model("cnn", inputs, outputs, [100.0, 0.1, 0.1], [10.0, 10.0],
+                       {"layers": 2, "filters": 4})
+    assert emulator_flops(symmetrized(core, inputs, outputs), 8, 8) == \
+        8 * emulator_flops(core, 8, 8)
+
+
 def test_zoo_unet_flops_on_the_padded_grid():
     from emulator.zoo import build_model
 
