@@ -127,7 +127,7 @@ def speed_plot(rows: list[dict], path, title: str | None = None) -> Path:
     that starts from its last solution); ``title`` defaults to the protocol and the rows' core
     count."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    fig, ax = plt.subplots(figsize=(8.5, 4.5))
     labels = list(dict.fromkeys((r["model"], r["device"]) for r in rows))
     for model, device in labels:
         pts = sorted((r["nx"] * r["ny"], r["seconds"]) for r in rows
@@ -145,7 +145,7 @@ def speed_plot(rows: list[dict], path, title: str | None = None) -> Path:
     ax.set_xlabel("grid cells")
     ax.set_ylabel("wall time of one velocity field (s)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_title(title or f"median of repeated runs, batch 1, {rows[0]['cores']} cores")
     return save_figure(fig, path)
 
