@@ -73,8 +73,9 @@ def compare_drivers(runs: dict[str, xr.Dataset], reference: str) -> list[dict]:
     either run stopped early, as far as both got), ``start_fidelity``: the fidelity of its
     velocities at t = 0 against the reference's (``glacier.metrics``; every run starts from the
     same state and solves it first, so this scores one solve), the years reached, the whole
-    run's wall time (s) and its speed-ups over the reference's and the hybrid's runs (None where that
-    driver did not run, or the run stopped early: a shorter run is not a faster one)."""
+    run's wall time (s) and its speed-ups over the reference's and the hybrid's runs (None
+    where that driver did not run, or the run stopped early: a shorter run is not a faster
+    one)."""
     ref = runs[reference]
     seconds = {label: float(run.attrs["wall_time_s"]) for label, run in runs.items()}
     full = {label: "stopped" not in run.attrs for label, run in runs.items()}

@@ -82,9 +82,9 @@ def speed_ladder(state: xr.Dataset, models: dict[str, FlowModel], sizes: list[in
     Rows: ``model``, ``nx``, ``ny``, ``dx_m``, ``ice_cells``, ``seconds`` (median), ``times``,
     ``warmup_seconds`` (the cold call), ``warm_seconds`` (the next snapshot from the last
     solution: ``timed_ladder_step``), ``device`` (cpu, or the GPU emulators run on), ``cores``
-    (os.cpu_count), ``ranks`` (MPI), ``speedup_vs_stokes`` and ``speedup_vs_hybrid`` (reference time / this time on the same
-    grid; None where the reference was not run). A solve that fails (SolverError) is a row with
-    ``seconds`` None and its ``error``; the benchmark goes on.
+    (os.cpu_count), ``ranks`` (MPI) and the speed-ups of ``add_speedups`` (None where the
+    reference was not run). A solve that fails (SolverError) is a row with ``seconds`` None and
+    its ``error``; the benchmark goes on.
     """
     rows = []
     cores, ranks = os.cpu_count(), mpi_ranks()
