@@ -45,7 +45,8 @@ def file_digest(path) -> str:
 
 
 def driver_run(state: xr.Dataset, model: FlowModel, climate: dict, settings: EvolveSettings,
-               output, chunk_years: float, identity: dict) -> xr.Dataset:
+               output, chunk_years: float, identity: dict,
+               show_progress: bool = False) -> xr.Dataset:
     """Evolve ``state`` with ``model`` under ``ElaSmb(**climate)`` for ``settings.years``, in
     chunks of ``chunk_years`` written to ``<output>.partial``; once complete (or stopped: a
     model that drives the ice out of the valid ranges ends its run there, with the attribute
@@ -53,7 +54,7 @@ def driver_run(state: xr.Dataset, model: FlowModel, climate: dict, settings: Evo
     the climate and the settings, e.g. the driver's spec and the digest of its weights) is
     stored in the file; a partial file of another identity is refused. An ``output`` already
     in place is returned as it is when its identity is the same (refused otherwise): the run is
-    not made twice."""
+    not made twice. ``show_progress``: the evolution's progress bar and snapshot log lines."""
     output = Path(output)
     partial = output.with_name(output.name + ".partial")
     key = {**identity, "model": model.name, "climate": climate,
@@ -61,7 +62,7 @@ def driver_run(state: xr.Dataset, model: FlowModel, climate: dict, settings: Evo
     done = output.exists()
     run = evolve_in_chunks(state, model, ElaSmb(**climate), settings,
                            output if done else partial, chunk_years, key,
-                           show_progress=False, stop_on_failure=True)
+                           show_progress=show_progress, stop_on_failure=True)
     if not done:
         os.replace(partial, output)
     return run

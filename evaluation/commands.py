@@ -198,7 +198,7 @@ def cmd_bench_century(args) -> int:
         file = out / (label.replace("/", "_").replace(":", "_") + ".nc")
         print(f"{label}: {args.years:g} a into {file}", flush=True)
         runs[label] = driver_run(state, models[label], climate, settings, file,
-                                 args.chunk_years, identity)
+                                 args.chunk_years, identity, show_progress=True)
     rows = compare_drivers(runs, args.reference)
     text = table(rows, args.reference)
     (out / "century.json").write_text(json.dumps(json_ready(rows), indent=2) + "\n")
