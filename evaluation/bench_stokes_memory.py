@@ -13,6 +13,7 @@ glacier. Per solve: ice cells, wall time and the resident memory of the process 
 import argparse
 import datetime
 import platform
+import resource
 import time
 
 import numpy as np
@@ -26,7 +27,7 @@ from glacier.io import read_state
 def resident_gb() -> float:
     """Resident memory of this process now (GB), from /proc/self/statm."""
     with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * 4096 / 1e9
+        return int(statm.read().split()[1]) * resource.getpagesize() / 1e9
 
 
 def advanced(state):

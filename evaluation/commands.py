@@ -99,20 +99,29 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
-def cmd_bench_speed(args) -> int:
+def _labelled_specs(text: str) -> dict[str, str]:
+    """The comma-separated model specs of ``--models``, keyed by their table labels
+    (``evaluation.score.model_label``); none at all is refused."""
     from glacier.errors import InputError
-    from glacier.io import read_state
     from evaluation.score import model_label
+
+    labels = {}
+    for spec in (s.strip() for s in text.split(",")):
+        if spec:
+            labels[model_label(spec, set(labels))] = spec
+    if not labels:
+        raise InputError("--models names no model")
+    return labels
+
+
+def cmd_bench_speed(args) -> int:
+    from glacier.io import read_state
     from glacier.flow import flow_model_from_spec
     from evaluation.speed import benchmark, format_table, mpi_ranks, transient_times
 
     state = read_state(args.input, arrhenius=args.arrhenius, slidingco=args.slidingco)
-    specs = [s.strip() for s in args.models.split(",") if s.strip()]
-    if not specs:
-        raise InputError("--models names no model")
-    models = {}
-    for spec in specs:
-        models[model_label(spec, set(models))] = flow_model_from_spec(spec)
+    models = {label: flow_model_from_spec(spec)
+              for label, spec in _labelled_specs(args.models).items()}
     result = benchmark(state, models, _sizes(args.sizes), repeats=args.repeats)
     result["input"] = str(args.input)
     rows = result["rows"]
@@ -164,17 +173,13 @@ def cmd_bench_century(args) -> int:
     from evaluation.century import (compare_drivers, driver_run, file_digest, table,
                                     warming_climate)
     from evaluation.figures import century_figure
-    from evaluation.score import model_label
     from glacier.errors import InputError
     from glacier.evolve import EvolveSettings
     from glacier.flow import flow_model_from_spec, spec_model_name
     from glacier.io import read_state
     from glacier.metrics import json_ready
 
-    specs = [s.strip() for s in args.models.split(",") if s.strip()]
-    labels = {}
-    for spec in specs:
-        labels[model_label(spec, set(labels))] = spec
+    labels = _labelled_specs(args.models)
     if args.reference not in labels:
         raise InputError(f"--reference '{args.reference}' is not among the models' labels "
                          f"{list(labels)}")
