@@ -21,29 +21,41 @@ def cmd_score(args) -> int:
     from glacier.errors import InputError
     from glacier.metrics import json_ready
     from glacier.flow import flow_model_from_spec
-    from evaluation.score import score_state, score_store, score_store_pair
+    from evaluation.score import score_state, score_state_against, score_store, score_store_pair
 
     if sum((args.input is not None, args.store is not None, args.dome)) != 1:
         raise InputError("give exactly one of --input (a state), --store (a training store) "
                          "and --dome (the symmetric-dome check)")
     if args.dome:
         return _dome(args)
+    if args.reference_solution is not None and args.input is None:
+        raise InputError("--reference-solution goes with --input (the state it was solved on)")
     if args.input is not None:
-        from glacier.io import read_state
+        from glacier.io import open_dataset, read_state
 
-        if args.reference is None:
-            raise InputError("--input needs --reference (stokes, hybrid, sia or a model spec)")
+        if (args.reference is None) == (args.reference_solution is None):
+            raise InputError("--input needs one of --reference (stokes, hybrid, sia or a model "
+                             "spec) and --reference-solution (an 'icebench solve' output)")
         state = read_state(args.input, arrhenius=args.arrhenius, slidingco=args.slidingco)
-        result = score_state(state, flow_model_from_spec(args.model), flow_model_from_spec(args.reference))
-        result.update(model=args.model, reference=args.reference, input=str(args.input))
+        if args.reference_solution is not None:
+            solution = open_dataset(args.reference_solution)
+            _check_solution_parameters(solution, args)
+            result = score_state_against(state, flow_model_from_spec(args.model), solution)
+        else:
+            result = score_state(state, flow_model_from_spec(args.model),
+                                 flow_model_from_spec(args.reference))
+            result["reference"] = args.reference
+        result.update(model=args.model, input=str(args.input))
         if args.json:
             print(json.dumps(json_ready(result), indent=2))
             return 0
         print(f"{result['model']} against {result['reference']} on {args.input} "
               f"({result['ice_cells']} ice cells, thk > 1 m):")
         print("\n".join(score_lines(result)))
+        t_ref = result["seconds"]["reference"]
         print(f"  wall time: model {result['seconds']['model']:.3g} s, reference "
-              f"{result['seconds']['reference']:.3g} s (first calls, set-up included)")
+              + ("not recorded" if t_ref is None else f"{t_ref:.3g} s")
+              + " (first calls, set-up included)")
         return 0
     from glacier.dataset import open_store
 
@@ -65,6 +77,23 @@ def cmd_score(args) -> int:
         print(f"{domain} ({row['samples']} samples, {row['ice_cells']} ice cells)")
         print("\n".join(score_lines(row)))
     return 0
+
+
+def _check_solution_parameters(solution, args) -> None:
+    """A reference solution records the A and c overrides it was solved with
+    (``icebench solve``); scoring with other overrides compares two different problems."""
+    from glacier.errors import InputError
+
+    for key in ("arrhenius", "slidingco"):
+        recorded = solution.attrs.get(f"{key}_override")
+        if recorded is None:
+            continue
+        given = getattr(args, key)
+        same = (given is None) if recorded == "none" else (
+            given is not None and abs(float(recorded) - given) <= 1e-9 * abs(given))
+        if not same:
+            raise InputError(f"the reference solution was solved with --{key} {recorded}, "
+                             f"the score asks for {given if given is not None else 'none'}")
 
 
 def _dome(args) -> int:
@@ -262,6 +291,10 @@ def add_commands(sub, verify_sub) -> None:
     p.add_argument("--reference", help="the reference model (stokes, hybrid, sia, ...); with "
                                        "--store the default is the store's own velocities")
     p.add_argument("--input", help="a state (IGM-style NetCDF/Zarr with usurf/topg and thk)")
+    p.add_argument("--reference-solution",
+                   help="with --input, instead of --reference: the velocities a costly solve "
+                        "already made on that state ('icebench solve --output'), so that one "
+                        "Stokes solve scores many models")
     p.add_argument("--store", help="a training store: score its split per glacier instead")
     p.add_argument("--reference-store", help="with --store: a second store on the same states "
                                              "(the cross-instructor row)")

@@ -50,6 +50,29 @@ def score_state(state: xr.Dataset, model: FlowModel, reference: FlowModel) -> di
             "seconds": {"model": t_model, "reference": t_ref}}
 
 
+def score_state_against(state: xr.Dataset, model: FlowModel, solution: xr.Dataset) -> dict:
+    """Run ``model`` on ``state`` and score it against velocities already solved on that state
+    (``solution``: the six fields on the same x, y grid, as ``icebench solve --output`` writes
+    them), so that one costly reference solve serves many models. Same keys as
+    ``score_state``; the reference's name is the solution's ``flow_model`` attribute."""
+    missing = [f for f in VELOCITY_FIELDS if f not in solution]
+    if missing:
+        raise InputError(f"the reference solution has no {missing}: give the output of "
+                         "'icebench solve' on the same state")
+    for axis in ("x", "y"):
+        if axis not in solution.coords or solution.sizes[axis] != state.sizes[axis] or not np.allclose(
+                solution[axis].values, state[axis].values, rtol=0.0, atol=1e-3):
+            raise InputError(f"the reference solution's {axis} grid differs from the state's "
+                             f"({state.sizes[axis]} cells from {float(state[axis][0]):.1f} m): "
+                             "it was solved on another state")
+    vel, t_model = timed_velocity(model, state)
+    ref = {f: np.asarray(solution[f].values, dtype=float) for f in VELOCITY_FIELDS}
+    sums = error_sums(vel, ref, state.thk.values)
+    return {"model": model.name, "reference": str(solution.attrs.get("flow_model", "solution")),
+            **scores(sums), "ice_cells": sums["velbar"]["cells"],
+            "seconds": {"model": t_model, "reference": solution.attrs.get("solver_wall_time_s")}}
+
+
 def strings(values) -> np.ndarray:
     """Text coordinates (fixed-width or numpy StringDType, as Zarr returns them) as str."""
     return np.array([str(v) for v in np.asarray(values).ravel()])

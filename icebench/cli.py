@@ -88,7 +88,10 @@ def cmd_solve(args) -> int:
     report = vel.attrs.pop("solver_report", {})
     vel.attrs.update({f"solver_{k}": (json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None
                                       else v) for k, v in report.items()})
-    vel.attrs.update(flow_model=args.model, input=str(args.input))
+    vel.attrs.update(flow_model=args.model, input=str(args.input),
+                     **{f"{key}_override": "none" if value is None else value
+                        for key, value in (("arrhenius", args.arrhenius),
+                                           ("slidingco", args.slidingco))})
     write_dataset(vel, args.output)
     speed = float(abs(vel.uvelsurf + 1j * vel.vvelsurf).max())
     print(f"wrote {args.output}: max surface speed {speed:.2f} m/a"

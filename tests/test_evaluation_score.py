@@ -70,6 +70,33 @@ def test_score_cli_text_and_bad_input(small_state, tmp_path, capsys):
                  str(tmp_path / "missing.nc")]) == 2
 
 
+def test_score_cli_against_a_stored_solution(small_state, tmp_path, capsys):
+    """One solve, written by `icebench solve`, scores a model as the reference model would."""
+    state = small_state.copy()
+    state["slidingco"] = state.slidingco * 0 + 0.5
+    path = write_dataset(state, tmp_path / "state.nc")
+    solution = tmp_path / "sia.nc"
+    assert main(["solve", "--model", "sia", "--input", str(path), "--output", str(solution)]) == 0
+    capsys.readouterr()
+    scored = []
+    for reference in (["--reference", "sia"], ["--reference-solution", str(solution)]):
+        assert main(["score", "--model", "sia:sliding=true", "--input", str(path), *reference,
+                     "--json"]) == 0
+        scored.append(json.loads(capsys.readouterr().out))
+    assert scored[1]["fidelity"] == scored[0]["fidelity"]
+    assert 0.0 < scored[1]["fidelity"]["velbar"] < 1.0
+    assert scored[1]["reference"] == "sia"
+    # a solution of another grid, of other A, or without its state is refused before any solve
+    other = write_dataset(state.isel(x=slice(1, None)), tmp_path / "other.nc")
+    for bad in (["--input", str(other), "--reference-solution", str(solution)],
+                ["--input", str(path), "--reference-solution", str(solution), "--arrhenius", "50"],
+                ["--input", str(path), "--reference-solution", str(solution), "--reference", "sia"],
+                ["--reference-solution", str(solution)]):
+        assert main(["score", "--model", "sia", *bad]) == 2
+    err = capsys.readouterr().err
+    assert "x grid differs" in err and "solved with --arrhenius none" in err
+
+
 def _store(states: dict[str, list[xr.Dataset]], scale: dict[str, float], split: dict[str, str],
            instructor: str) -> xr.Dataset:
     """A store in the assembled layout: SIA velocities times ``scale[domain]`` as outputs."""
