@@ -77,9 +77,12 @@ def start_path(data_dir: str | Path, domain: str, sample: int) -> Path:
 
 def start_domains(config: dict) -> list[str]:
     """The domains that get start-state samples: the glaciers of estimated thickness (DEM
-    windows with ``outline_elevation``), held-out ones included: their start states go to their
-    own split (test or val), where they score emulators on the fast states of real glaciers."""
-    return [d for d in sorted(config["domains"]) if "outline_elevation" in config["domains"][d]]
+    windows with ``outline_elevation`` and ``estimate``), held-out ones included: their start
+    states go to their own split (test or val), where they score emulators on the fast states
+    of real glaciers. A window with ``outline_elevation`` alone starts ice-free (its massif is
+    where ice may grow): no start state."""
+    return [d for d, spec in sorted(config["domains"].items())
+            if "outline_elevation" in spec and "estimate" in spec]
 
 
 def start_samples(config: dict) -> int:
@@ -93,23 +96,18 @@ def data_files(config: dict, data_dir: str | Path) -> dict[tuple[str, str, int],
     """Every file a generation of ``config`` (validated: its defaults filled in) makes, keyed as
     ``assemble`` takes them: the runs (domain, climate, sample) of the domains with ``runs``
     and the start states (domain, START, sample). A domain without runs that gets no start
-    state either, and a start domain without ``estimate`` under ``start_thickness.samples`` > 0,
-    are refused with an InputError."""
+    state either is refused with an InputError."""
     n_starts = start_samples(config)
     if START in config["climates"] and n_starts:
         raise InputError(f"a climate may not be named '{START}' with start_states: that name "
                          "marks the start-state samples")
     starts = start_domains(config) if n_starts else []
-    unestimated = [d for d in starts if "estimate" not in config["domains"][d]]
-    if config["start_thickness"]["samples"] and unestimated:
-        raise InputError(f"domain(s) {unestimated} have outline_elevation but no estimate: "
-                         "start_thickness estimates the thickness again under the estimate's "
-                         "surface and outline, so it needs the domain's estimate")
     idle = [d for d, spec in sorted(config["domains"].items())
             if not spec["runs"] and d not in starts]
     if idle:
         raise InputError(f"domain(s) {idle} have runs: false but get no start states (those "
-                         "need start_states > 0, outline_elevation and the training split)")
+                         "need start_states > 0, outline_elevation with estimate, and the "
+                         "training split)")
     files = {(d, c, s): run_path(data_dir, d, c, s)
              for d, spec in sorted(config["domains"].items()) if spec["runs"]
              for c in sorted(config["climates"]) for s in range(config["parameters"]["samples"])}

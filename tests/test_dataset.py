@@ -347,7 +347,8 @@ def test_a_generation_under_way_can_be_assembled(tmp_path, capsys):
     assert "no start-state file" in capsys.readouterr().err
 
     config["domains"]["m"] = {"topography": "ticino_200m", "x0": 465323.0, "y0": 5154000.0,
-                              "outline_elevation": 2300.0, "runs": False}
+                              "outline_elevation": 2300.0, "runs": False,
+                              "estimate": {"basal_stress": 0.15}}
     config["start_states"] = 1
     path.write_text(yaml.safe_dump(config))
     start = start_path(tmp_path / "data", "m", 0)
@@ -387,13 +388,16 @@ def test_start_states_of_glaciers_of_estimated_thickness(tmp_path):
         data_files({**config, "climates": {START: {}}}, tmp_path)
     with pytest.raises(InputError, match=r"\['m_only'\] have runs: false but get no start"):
         data_files({**config, "start_states": 0, "start_thickness": {"samples": 0}}, tmp_path)
-    # a start domain without an estimate cannot have its thickness estimated again: refused
-    # before any job, and accepted without start_thickness samples
+    # a window with outline_elevation but no estimate starts ice-free (ice grows on its massif):
+    # runs, no start state; without runs it has nothing to make, refused before any job
     bare = {k: v for k, v in massif.items() if k != "estimate"}
+    grown_massif = {**config, "domains": {**config["domains"], "m_grown": {**bare, "runs": True}}}
+    files = data_files(grown_massif, tmp_path)
+    assert "m_grown" not in start_domains(grown_massif)
+    assert {k[1] for k in files if k[0] == "m_grown"} == set(config["climates"])
     no_estimate = {**config, "domains": {**config["domains"], "m_only": {**bare, "runs": False}}}
-    with pytest.raises(InputError, match=r"\['m_only'\] have outline_elevation but no estimate"):
+    with pytest.raises(InputError, match=r"\['m_only'\] have runs: false but get no start"):
         data_files(no_estimate, tmp_path)
-    assert data_files({**no_estimate, "start_thickness": {"samples": 0}}, tmp_path)
     # the sample on a bed of its own draws its estimate: reproducible, in the ranges, the
     # domain's other keywords kept, another draw for another sample or domain
     drawn = draw_estimate(config["start_thickness"], massif["estimate"], 7, "m_train", 2)

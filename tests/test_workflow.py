@@ -153,7 +153,8 @@ def test_start_states_are_jobs_of_their_own(tmp_path):
     """``start_states: 2`` and one ``start_thickness`` sample on the v002 config: three
     start-state jobs per glacier of estimated thickness (the eight run massifs, the held-out
     ticino_73, linth_7, linth_22 and ticino_23 among them, and the 23 start-only ones), under
-    <data_dir>/starts; the runs are the same 64 (none of the start-only domains)."""
+    <data_dir>/starts; the runs are 80, 4 of each of the 20 domains with runs (the four massifs
+    grown from ice-free windows among them, which get no start state)."""
     config = _config("library_v002.yaml")
     config["start_states"] = 2
     config["start_thickness"]["samples"] = 1
@@ -161,13 +162,13 @@ def test_start_states_are_jobs_of_their_own(tmp_path):
     cfg.write_text(yaml.safe_dump(config))
     outputs = _dry_run_outputs(tmp_path / "work", cfg, tmp_path / "home")
     starts = sorted(Path(p).relative_to(tmp_path / "home") for p in outputs["start_state"])
-    massifs = sorted(d for d, spec in config["domains"].items() if "outline_elevation" in spec)
+    massifs = sorted(d for d, spec in config["domains"].items() if "estimate" in spec)
     assert len(massifs) == 31 and {"ticino_73", "linth_7", "linth_22", "ticino_23"} <= set(massifs)
     assert sum(not config["domains"][d].get("runs", True) for d in massifs) == 23
     assert [str(p.parent.name) for p in starts] == [d for d in massifs for _ in (0, 1, 2)]
     assert all(p.parts[:5] == (".cache", "icebench", "data", "library_v002", "starts")
                for p in starts)
-    assert len(outputs["simulate"]) == 64
+    assert len(outputs["simulate"]) == 80
 
 
 def _sia_config(tmp_path, years=10, epochs=2) -> Path:
