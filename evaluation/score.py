@@ -44,8 +44,15 @@ def score_state(state: xr.Dataset, model: FlowModel, reference: FlowModel) -> di
     number of ice cells and each model's wall time (s, first call: includes any set-up)."""
     vel, t_model = timed_velocity(model, state)
     ref, t_ref = timed_velocity(reference, state)
+    return _state_result(state, vel, ref, model.name, reference.name, t_model, t_ref)
+
+
+def _state_result(state, vel, ref, model_name: str, reference_name: str, t_model: float,
+                  t_ref: float | None) -> dict:
+    """The result of ``score_state``: names, fidelity and rel_l2 of ``vel`` against ``ref`` over
+    the ice of ``state``, its ice cells and the wall times (s; None: not recorded)."""
     sums = error_sums(vel, ref, state.thk.values)
-    return {"model": model.name, "reference": reference.name, **scores(sums),
+    return {"model": model_name, "reference": reference_name, **scores(sums),
             "ice_cells": sums["velbar"]["cells"],
             "seconds": {"model": t_model, "reference": t_ref}}
 
@@ -67,10 +74,9 @@ def score_state_against(state: xr.Dataset, model: FlowModel, solution: xr.Datase
                              "it was solved on another state")
     vel, t_model = timed_velocity(model, state)
     ref = {f: np.asarray(solution[f].values, dtype=float) for f in VELOCITY_FIELDS}
-    sums = error_sums(vel, ref, state.thk.values)
-    return {"model": model.name, "reference": str(solution.attrs.get("flow_model", "solution")),
-            **scores(sums), "ice_cells": sums["velbar"]["cells"],
-            "seconds": {"model": t_model, "reference": solution.attrs.get("solver_wall_time_s")}}
+    return _state_result(state, vel, ref, model.name,
+                         str(solution.attrs.get("flow_model", "solution")), t_model,
+                         solution.attrs.get("solver_wall_time_s"))
 
 
 def strings(values) -> np.ndarray:

@@ -24,7 +24,7 @@ def start_estimate(domain, sample):
     that an edit of ``start_thickness`` reruns only the samples it draws."""
     if sample < config["start_states"]:
         return None
-    spec = config["domains"][domain]["estimate"]  # present: glacier/dataset.py data_files
+    spec = config["domains"][domain]["estimate"]  # present: glacier/dataset.py start_domains
     return draw_estimate(config["start_thickness"], spec, config["seed"], domain, sample)
 
 
