@@ -28,7 +28,7 @@ def cmd_train(args) -> int:
 def cmd_publish(args) -> int:
     from emulator.publish import publish
 
-    bundle = publish(args.model, args.out, data=args.data, version=args.version)
+    bundle = publish(args.model, args.out, data=args.data, version=args.version, notes=args.notes)
     manifest = json.loads((bundle / "manifest.json").read_text())
     test = {k: round(v, 4) for k, v in manifest["scores"]["test"].items() if k != "samples"}
     print(f"published {bundle}: test {json.dumps(test)}")
@@ -66,6 +66,8 @@ def add_commands(sub, verify_sub) -> None:
     p.add_argument("--out", required=True, help="library folder, e.g. library")
     p.add_argument("--data", help="the store trained on, if moved since training")
     p.add_argument("--version", help="bundle version (default: next vNNN)")
+    p.add_argument("--notes", help="markdown file shown in the model card after the scores "
+                                   "(e.g. scores on held-out glaciers outside the store)")
     p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("mlflow-init", help="create the MLflow tracking store once, before "

@@ -4,7 +4,9 @@
 
 - ``model.keras``: the full model (physical inputs -> velocities in m a-1, scaling inside);
 - ``manifest.json``: see emulator.manifest (inputs/outputs with units and scales, validity,
-  instructor settings, dataset hash, training config, val/test scores, code version, date);
+  instructor settings, dataset hash, training config, val/test scores, code version, date),
+  the ``lineage`` (every training the weights went through, followed back through ``init``)
+  and the publisher's ``notes``;
 - ``MODEL_CARD.md``, ``learning_curve.png`` and ``coverage.png`` (what the store covers: the
   histograms of glacier/coverage.py per split and held-out glacier);
 - ``igm/<dx>/model.h5``, ``fieldin.dat``, ``fieldout.dat``: the IGM export (IGM's
@@ -57,6 +59,47 @@ def instructor_settings(data) -> dict:
     name = data.attrs.get("instructor")
     return {"name": name, "settings": config.get("instructors", {}).get(name, {}),
             "simulation": config.get("simulation", {}), "driver": config.get("driver")}
+
+
+def lineage(train_dir) -> list[dict]:
+    """The trainings a model went through, last first: for each, the store (path as
+    ``portable_path`` writes it, content hash, samples per split), the epochs run and kept,
+    the learning rate and the wall time; followed back through ``init`` while it names a
+    training folder (a bundle ends the chain with its name and version)."""
+    from emulator.model import resolve
+    chain, folder = [], Path(train_dir)
+    while folder is not None:
+        summary = json.loads((folder / "training.json").read_text())
+        config = summary["config"]
+        chain.append({"training": portable_path(folder), "store": portable_path(summary["store"]),
+                      "content_hash": summary["content_hash"], "samples": summary["samples"],
+                      "epochs_run": summary["epochs_run"], "best_epoch": summary["best_epoch"],
+                      "learning_rate": config["learning_rate"],
+                      "train_seconds": summary["train_seconds"]})
+        folder = None
+        if config.get("init"):
+            model_file, parent = resolve(config["init"].replace("{instructor}",
+                                                                summary["instructor"]))
+            if "manifest_version" in parent:
+                chain.append({"bundle": f"{parent['name']} {parent['version']}"})
+            elif (model_file.parent / "training.json").exists():
+                folder = model_file.parent
+    return chain
+
+
+def _lineage_table(chain: list[dict]) -> str:
+    rows = ["| step | training | store (content hash) | samples train / val / test | epochs (kept) "
+            "| learning rate | wall time |", "|---|---|---|---|---|---|---|"]
+    for k, step in enumerate(reversed(chain), 1):
+        if "bundle" in step:
+            rows.append(f"| {k} | bundle {step['bundle']} | | | | | |")
+            continue
+        n = step["samples"]
+        rows.append(f"| {k} | `{step['training']}` | `{step['store']}` "
+                    f"({step['content_hash'][:8]}...) | {n['train']} / {n['val']} / {n['test']} "
+                    f"| {step['epochs_run']} ({step['best_epoch'] + 1}) "
+                    f"| {step['learning_rate']:g} | {step['train_seconds']:.0f} s |")
+    return "\n".join(rows)
 
 
 def write_dat(path: Path, names: list[str], scales: list[float]) -> None:
@@ -114,6 +157,11 @@ on any grid, at the resolution(s) it was trained on. Published {m['created']}, c
 |---|---|---|---|
 {io}
 
+## Lineage
+Each step starts from the weights of the one above it (`init`); the last is this model.
+
+{_lineage_table(m['lineage'])}
+
 ## Valid inputs
 - grid spacing: {v['dx_m']} m (+-{100 * v['dx_tolerance']:g} %)
 - arrhenius A: {v['arrhenius'][0]:.4g} .. {v['arrhenius'][1]:.4g} MPa-3 a-1 (over ice)
@@ -133,6 +181,7 @@ Coverage over the ice: thickness, surface slope, speed, A and c per split and pe
 
 ### Validation split
 {_score_table(m['scores'].get('val', {}))}
+{m.get('notes') or ''}
 
 ## Learning curve
 ![learning curve](learning_curve.png)
@@ -143,9 +192,12 @@ Coverage over the ice: thickness, surface slope, speed, A and c per split and pe
 """
 
 
-def publish(train_dir, library, data=None, version: str | None = None) -> Path:
+def publish(train_dir, library, data=None, version: str | None = None,
+            notes=None) -> Path:
     """Publish the training in ``train_dir`` into ``library``; ``data`` overrides the store
-    path recorded at training (for the test-split scores). Returns the bundle directory."""
+    path recorded at training (for the test-split scores); ``notes``: a markdown file whose
+    text the model card shows after the scores and the manifest keeps (``notes``), e.g. scores
+    on held-out glaciers outside the store. Returns the bundle directory."""
     from emulator.train import evaluate
     from emulator.zoo import load_model
 
@@ -153,6 +205,9 @@ def publish(train_dir, library, data=None, version: str | None = None) -> Path:
     summary_path = train_dir / "training.json"
     if not summary_path.exists():
         raise InputError(f"'{train_dir}' holds no finished training (no training.json)")
+    if notes and not Path(notes).is_file():
+        raise InputError(f"notes file '{notes}' does not exist")
+    text = Path(notes).read_text().strip() if notes else None
     summary = json.loads(summary_path.read_text())
     config = summary["config"]
     store = open_store(data or summary["store"])
@@ -171,12 +226,12 @@ def publish(train_dir, library, data=None, version: str | None = None) -> Path:
     if bundle.exists():
         raise InputError(f"bundle '{bundle}' exists already; versions are immutable")
     with atomic_path(bundle) as tmp:
-        write_bundle(tmp, train_dir, model, store, summary, version, test)
+        write_bundle(tmp, train_dir, model, store, summary, version, test, text)
     return bundle
 
 
 def write_bundle(tmp: Path, train_dir: Path, model, store, summary: dict, version: str,
-                 test: dict) -> None:
+                 test: dict, notes: str | None = None) -> None:
     """Write a bundle's files into the folder ``tmp`` (see ``publish``)."""
     from emulator.zoo import pad_multiple
 
@@ -203,8 +258,11 @@ def write_bundle(tmp: Path, train_dir: Path, model, store, summary: dict, versio
         "dataset": {"content_hash": summary["content_hash"],
                     "store": portable_path(summary["store"]), "samples": summary["samples"],
                     "grid": summary["grid"], **summary["dataset"]},
-        "training": {k: summary[k] for k in ("config", "epochs_run", "best_epoch",
-                                             "stopped_early", "train_seconds", "backend")},
+        "training": {**{k: summary[k] for k in ("epochs_run", "best_epoch", "stopped_early",
+                                                "train_seconds", "backend")},
+                     "config": {**config, "init": config.get("init") and portable_path(
+                         config["init"])}},
+        "lineage": lineage(train_dir), "notes": notes,
         "scores": {"test": test, "val": summary["val_scores"]},
         "code_version": code_version(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -151,19 +151,20 @@ def _single_spacing(data, need: str) -> float:
     return float(spacings[0])
 
 
-def initial_model(config: TrainConfig):
+def initial_model(config: TrainConfig, instructor: str | None):
     """The model that ``config.init`` names (a bundle, a training folder or a .keras file; the
-    model inside a symmetry average), checked to read the config's inputs and give its
-    outputs, to be trained further: its architecture and field scales are kept, those of the
-    config are not used."""
+    model inside a symmetry average; ``{instructor}`` in the path is replaced by the store's
+    instructor), checked to read the config's inputs and give its outputs, to be trained
+    further: its architecture and field scales are kept, those of the config are not used."""
     from emulator.model import resolve
     from emulator.zoo import field_scaling, level_names, load_model, trainable_core
-    model_file, _ = resolve(config.init)
+    init = config.init.replace("{instructor}", str(instructor))
+    model_file, _ = resolve(init)
     model = trainable_core(load_model(model_file, compile=False))
     inputs, outputs = (list(d) for d in field_scaling(model))
     wanted = level_names(config.levels) if config.level_velocities else list(config.outputs)
     if inputs != list(config.inputs) or outputs != wanted:
-        raise InputError(f"the initial model '{config.init}' maps {inputs} to {outputs}, the "
+        raise InputError(f"the initial model '{init}' maps {inputs} to {outputs}, the "
                          f"config {list(config.inputs)} to {wanted}")
     return model
 
@@ -234,7 +235,7 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
     zeta = level_heights(config.levels)
     if state is None:
         if config.init:
-            model = initial_model(config)
+            model = initial_model(config, data.attrs.get("instructor"))
             in_scales, out_scales = (list(d.values()) for d in field_scaling(model))
         elif config.level_velocities:
             levels = level_names(config.levels)

@@ -28,18 +28,31 @@ def elsewhere(tmp_path, monkeypatch):
     return tmp_path
 
 
+def _bundles(instructor):
+    return sorted((COMPANION_LIBRARY / instructor).glob("v[0-9]*"))
+
+
 @pytest.mark.parametrize("instructor", INSTRUCTORS)
-def test_companion_bundle_is_complete_and_at_100_m(instructor, elsewhere):
+def test_companion_bundles_are_complete_and_at_100_m(instructor, elsewhere):
+    """Every shipped version: a valid manifest at 100 m with test scores, the model, its card
+    and learning curve, and either the IGM export or the reason it has none; the newest is
+    what ``emulator:<instructor>`` loads."""
     assert default_library() == COMPANION_LIBRARY
-    bundle = latest_bundle(default_library(), instructor)
-    manifest = read_manifest(bundle)
-    assert manifest["instructor"]["name"] == instructor
-    assert manifest["valid"]["dx_m"] == pytest.approx([100.0])
-    for name in ("model.keras", "MODEL_CARD.md", "learning_curve.png",
-                 "igm/100/model.h5", "igm/100/fieldin.dat", "igm/100/fieldout.dat"):
-        assert (bundle / name).is_file(), name
-    test = manifest["scores"]["test"]
-    assert test["samples"] > 0 and -1.0 < test["fidelity_velbar"] <= 1.0
+    bundles = _bundles(instructor)
+    assert [b.name for b in bundles][:2] == ["v001", "v002"]
+    assert latest_bundle(default_library(), instructor) == bundles[-1]
+    for bundle in bundles:
+        manifest = read_manifest(bundle)
+        assert manifest["instructor"]["name"] == instructor
+        assert manifest["valid"]["dx_m"] == pytest.approx([100.0])
+        igm = (["igm/100/model.h5", "igm/100/fieldin.dat", "igm/100/fieldout.dat"]
+               if manifest.get("igm_export") else [])
+        if not igm:
+            assert manifest["igm_export_note"]
+        for name in ("model.keras", "MODEL_CARD.md", "learning_curve.png", *igm):
+            assert (bundle / name).is_file(), f"{bundle.name}/{name}"
+        test = manifest["scores"]["test"]
+        assert test["samples"] > 0 and -1.0 < test["fidelity_velbar"] <= 1.0
 
 
 def test_library_environment_variable_wins(elsewhere, monkeypatch):
@@ -51,8 +64,6 @@ def test_library_environment_variable_wins(elsewhere, monkeypatch):
 def test_companion_emulator_runs_on_a_100_m_glacier(instructor, elsewhere):
     """``emulator:<instructor>`` loads from the companion library and gives finite velocities,
     exactly zero where there is no ice, on the held-out Aletsch window with a made-up glacier."""
-    import keras
-
     state = topography_window("aletsch_100m", resolution=100.0, x0=420650, y0=5148950,
                               nx=32, ny=32)
     yy, xx = np.mgrid[0:32, 0:32]
@@ -69,19 +80,38 @@ def test_companion_emulator_runs_on_a_100_m_glacier(instructor, elsewhere):
         assert (values[~ice] == 0).all(), field
     assert float(np.hypot(vel.ubar, vel.vbar).max()) > 0
 
-    bundle = latest_bundle(default_library(), instructor)
-    igm = bundle / "igm" / "100"
-    fieldin = [line.split() for line in (igm / "fieldin.dat").read_text().splitlines()]
-    fieldout = [line.split() for line in (igm / "fieldout.dat").read_text().splitlines()]
-    h5 = keras.models.load_model(igm / "model.h5", compile=False)
-    assert [f[0] for f in fieldin] == model.inputs
-    x = model.input_fields(state)
-    in_scale = np.array([float(f[1]) for f in fieldin], dtype="float32")
-    out_scale = np.array([float(f[1]) for f in fieldout], dtype="float32")
-    ours = np.asarray(model.keras_model(x))
-    np.testing.assert_allclose(np.asarray(h5(x / in_scale)) * out_scale, ours,
-                               rtol=1e-5, atol=1e-5 * np.abs(ours).max())
-    assert json.loads((bundle / "manifest.json").read_text())["model_file"] == "model.keras"
+
+@pytest.mark.parametrize("instructor", INSTRUCTORS)
+def test_igm_export_computes_what_the_model_does(instructor, elsewhere):
+    """The IGM export of each bundle that has one (``model.h5`` on inputs divided by
+    ``fieldin.dat``'s scales, outputs times ``fieldout.dat``'s) equals the bundle's model to
+    1e-5 on a made-up glacier of the Aletsch window."""
+    import keras
+
+    exported = [b for b in _bundles(instructor) if read_manifest(b).get("igm_export")]
+    assert exported
+    state = topography_window("aletsch_100m", resolution=100.0, x0=420650, y0=5148950,
+                              nx=32, ny=32)
+    yy, xx = np.mgrid[0:32, 0:32]
+    state["thk"] = (("y", "x"), np.clip(200.0 - 12.0 * np.hypot(xx - 16, yy - 16), 0, None))
+    state["usurf"] = state.topg + state.thk
+    for bundle in exported:
+        model = flow_model_from_spec(f"emulator:path={bundle}")
+        for name in ("arrhenius", "slidingco"):
+            state[name] = (("y", "x"),
+                           np.full((32, 32), np.sqrt(np.prod(model.manifest["valid"][name]))))
+        igm = bundle / "igm" / "100"
+        fieldin = [line.split() for line in (igm / "fieldin.dat").read_text().splitlines()]
+        fieldout = [line.split() for line in (igm / "fieldout.dat").read_text().splitlines()]
+        h5 = keras.models.load_model(igm / "model.h5", compile=False)
+        assert [f[0] for f in fieldin] == model.inputs
+        x = model.input_fields(state)
+        in_scale = np.array([float(f[1]) for f in fieldin], dtype="float32")
+        out_scale = np.array([float(f[1]) for f in fieldout], dtype="float32")
+        ours = np.asarray(model.keras_model(x))
+        np.testing.assert_allclose(np.asarray(h5(x / in_scale)) * out_scale, ours,
+                                   rtol=1e-5, atol=1e-5 * np.abs(ours).max())
+        assert json.loads((bundle / "manifest.json").read_text())["model_file"] == "model.keras"
 
 
 def test_out_of_range_is_refused_unless_told_to_warn(elsewhere):

@@ -398,12 +398,21 @@ def test_training_with_every_lever(store, tmp_path):
 
 def test_fine_tuning_starts_from_the_initial_weights(store, reference_run, tmp_path):
     """``init``: the training starts from the given emulator's weights and scales (one epoch
-    at a learning rate of 1e-12 leaves them as they were, whatever the config's scaling), and
-    an emulator of other fields is refused, naming both."""
+    at a learning rate of 1e-12 leaves them as they were, whatever the config's scaling), with
+    ``{instructor}`` in the path read as the store's instructor; an emulator of other fields is
+    refused, naming both. The published bundle lists both trainings as its lineage, and one
+    fine-tuned from a bundle ends its lineage at that bundle."""
+    from emulator.manifest import read_manifest
+    from emulator.publish import publish
     from emulator.train import train
+    from glacier.dataset import open_store
 
     ref_dir, ref = reference_run
-    config = {**FAST, "epochs": 1, "learning_rate": 1e-12, "init": str(ref_dir),
+    by_instructor = tmp_path / "library" / open_store(store).attrs["instructor"]
+    by_instructor.parent.mkdir()
+    by_instructor.symlink_to(ref_dir, target_is_directory=True)
+    config = {**FAST, "epochs": 1, "learning_rate": 1e-12,
+              "init": str(tmp_path / "library" / "{instructor}"),
               "scaling": "physical", "augment": False}
     tuned = train(store, config, tmp_path / "tuned", verbose=0)
     assert tuned["input_scales"] == ref["input_scales"]
@@ -412,6 +421,22 @@ def test_fine_tuning_starts_from_the_initial_weights(store, reference_run, tmp_p
     with pytest.raises(InputError, match="maps .* the config"):
         train(store, {**config, "inputs": ["thk", "slopsurfx", "slopsurfy"]}, tmp_path / "other",
               verbose=0)
+
+    notes = tmp_path / "notes.md"
+    notes.write_text("## Held-out glaciers\nfidelity 0.5 on a glacier outside the store\n")
+    with pytest.raises(InputError, match="notes file"):
+        publish(tmp_path / "tuned", tmp_path / "published", notes=tmp_path / "absent.md")
+    bundle = publish(tmp_path / "tuned", tmp_path / "published", notes=notes)
+    manifest = read_manifest(bundle)
+    assert "## Held-out glaciers\nfidelity 0.5" in (bundle / "MODEL_CARD.md").read_text()
+    assert [step["epochs_run"] for step in manifest["lineage"]] == [1, ref["epochs_run"]]
+    assert manifest["lineage"][1]["content_hash"] == ref["content_hash"]
+    assert "{instructor}" in manifest["training"]["config"]["init"]
+    assert "## Lineage" in (bundle / "MODEL_CARD.md").read_text()
+    train(store, {**config, "init": str(bundle)}, tmp_path / "again", verbose=0)
+    chain = read_manifest(publish(tmp_path / "again", tmp_path / "published"))["lineage"]
+    assert len(chain) == 2 and chain[1] == {"bundle": f"icebench-{manifest['instructor']['name']} "
+                                                      f"{manifest['version']}"}
 
 
 def test_energy_training_lowers_the_energy_and_publishes(store, tmp_path):
