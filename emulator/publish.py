@@ -87,8 +87,12 @@ def lineage(train_dir) -> list[dict]:
     return chain
 
 
+def _samples(counts: dict) -> str:
+    return ", ".join(f"{split} {n}" for split, n in counts.items())
+
+
 def _lineage_table(chain: list[dict]) -> str:
-    rows = ["| step | training | store (content hash) | samples train / val / test | epochs (kept) "
+    rows = ["| step | training | store (content hash) | samples | epochs (kept) "
             "| learning rate | wall time |", "|---|---|---|---|---|---|---|"]
     for k, step in enumerate(reversed(chain), 1):
         if "bundle" in step:
@@ -96,7 +100,7 @@ def _lineage_table(chain: list[dict]) -> str:
             continue
         n = step["samples"]
         rows.append(f"| {k} | `{step['training']}` | `{step['store']}` "
-                    f"({step['content_hash'][:8]}...) | {n['train']} / {n['val']} / {n['test']} "
+                    f"({step['content_hash'][:8]}...) | {_samples(n)} "
                     f"| {step['epochs_run']} ({step['best_epoch'] + 1}) "
                     f"| {step['learning_rate']:g} | {step['train_seconds']:.0f} s |")
     return "\n".join(rows)
@@ -169,8 +173,8 @@ Each step starts from the weights of the one above it (`init`); the last is this
 - outside these: {m['out_of_range']}
 
 ## Data
-Store hash `{m['dataset']['content_hash']}`, samples {m['dataset']['samples']} on a
-{m['dataset']['grid'][0]} x {m['dataset']['grid'][1]} grid; split by glacier (train / val / test).
+Store hash `{m['dataset']['content_hash']}`, samples {_samples(m['dataset']['samples'])}, on a
+{m['dataset']['grid'][0]} x {m['dataset']['grid'][1]} grid; split by glacier.
 Coverage over the ice: thickness, surface slope, speed, A and c per split and per held-out glacier.
 
 ![data coverage](coverage.png)
@@ -181,7 +185,7 @@ Coverage over the ice: thickness, surface slope, speed, A and c per split and pe
 
 ### Validation split
 {_score_table(m['scores'].get('val', {}))}
-{m.get('notes') or ''}
+{chr(10) + m['notes'] + chr(10) if m.get('notes') else ''}
 
 ## Learning curve
 ![learning curve](learning_curve.png)

@@ -1,6 +1,8 @@
-"""The companion emulator library shipped in ``library/`` (trained by ``config/library.yaml``):
-on a fresh clone ``emulator:hybrid`` and ``emulator:stokes`` resolve to it from any working
-directory, its bundles are complete and valid, and the IGM export computes what the model does."""
+"""The companion emulator library shipped in ``library/`` (v001 trained by
+``config/library.yaml``, v002 by the lineage its model cards list, docs/emulators.md): on a
+fresh clone ``emulator:hybrid`` and ``emulator:stokes`` resolve to its newest bundles from any
+working directory, every bundle is complete and valid, and each IGM export computes what its
+model does."""
 
 import json
 
