@@ -65,7 +65,8 @@ def lineage(train_dir) -> list[dict]:
     """The trainings a model went through, last first: for each, the store (path as
     ``portable_path`` writes it, content hash, samples per split), the epochs run and kept,
     the learning rate and the wall time; followed back through ``init`` while it names a
-    training folder (a bundle ends the chain with its name and version)."""
+    training folder (a bundle ends the chain with its name and version, an initial model that
+    no longer exists with its path and ``"missing": true``)."""
     from emulator.model import resolve
     chain, folder = [], Path(train_dir)
     while folder is not None:
@@ -77,9 +78,12 @@ def lineage(train_dir) -> list[dict]:
                       "learning_rate": config["learning_rate"],
                       "train_seconds": summary["train_seconds"]})
         folder = None
-        if config.get("init"):
-            model_file, parent = resolve(config["init"].replace("{instructor}",
-                                                                summary["instructor"]))
+        init = config.get("init") and config["init"].replace("{instructor}",
+                                                             summary["instructor"])
+        if init and not Path(init).exists():
+            chain.append({"training": portable_path(init), "missing": True})
+        elif init:
+            model_file, parent = resolve(init)
             if "manifest_version" in parent:
                 chain.append({"bundle": f"{parent['name']} {parent['version']}"})
             elif (model_file.parent / "training.json").exists():
@@ -95,8 +99,10 @@ def _lineage_table(chain: list[dict]) -> str:
     rows = ["| step | training | store (content hash) | samples | epochs (kept) "
             "| learning rate | wall time |", "|---|---|---|---|---|---|---|"]
     for k, step in enumerate(reversed(chain), 1):
-        if "bundle" in step:
-            rows.append(f"| {k} | bundle {step['bundle']} | | | | | |")
+        if "bundle" in step or step.get("missing"):
+            what = (f"bundle {step['bundle']}" if "bundle" in step
+                    else f"`{step['training']}` (no longer there)")
+            rows.append(f"| {k} | {what} | | | | | |")
             continue
         n = step["samples"]
         rows.append(f"| {k} | `{step['training']}` | `{step['store']}` "

@@ -2,6 +2,7 @@
 export, on a small real store of SIA-grown glaciers (emulator.testing_data)."""
 
 import json
+import shutil
 
 import keras
 import numpy as np
@@ -437,6 +438,11 @@ def test_fine_tuning_starts_from_the_initial_weights(store, reference_run, tmp_p
     chain = read_manifest(publish(tmp_path / "again", tmp_path / "published"))["lineage"]
     assert len(chain) == 2 and chain[1] == {"bundle": f"icebench-{manifest['instructor']['name']} "
                                                       f"{manifest['version']}"}
+    train(store, {**config, "init": str(tmp_path / "again")}, tmp_path / "third", verbose=0)
+    shutil.rmtree(tmp_path / "again")
+    third = publish(tmp_path / "third", tmp_path / "published")
+    assert read_manifest(third)["lineage"][1] == {"training": "again", "missing": True}
+    assert "`again` (no longer there)" in (third / "MODEL_CARD.md").read_text()
 
 
 def test_energy_training_lowers_the_energy_and_publishes(store, tmp_path):
