@@ -29,6 +29,13 @@ def predicts_levels(config: dict) -> bool:
     return config.get("loss") == "energy" or bool(config.get("level_head"))
 
 
+def init_path(init: str, instructor) -> str:
+    """The initial model's path that ``init`` names for a store of ``instructor``:
+    ``{instructor}`` in it replaced by the instructor's name
+    (``library/{instructor}/v002`` -> ``library/stokes/v002``)."""
+    return init.replace("{instructor}", str(instructor))
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run.

@@ -27,6 +27,7 @@ from glacier.errors import InputError
 from glacier.fields import FIELDS
 from glacier.io import atomic_path
 from glacier.provenance import code_version
+from emulator.config import init_path
 from emulator.manifest import GRID_SPACING, MANIFEST, MANIFEST_VERSION, validate_manifest
 from emulator.metrics import PAIRS
 
@@ -78,8 +79,7 @@ def lineage(train_dir) -> list[dict]:
                       "learning_rate": config["learning_rate"],
                       "train_seconds": summary["train_seconds"]})
         folder = None
-        init = config.get("init") and config["init"].replace("{instructor}",
-                                                             summary["instructor"])
+        init = config.get("init") and init_path(config["init"], summary["instructor"])
         if init and not Path(init).exists():
             chain.append({"training": portable_path(init), "missing": True})
         elif init:

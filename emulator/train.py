@@ -21,7 +21,7 @@ from glacier.dataset import open_store
 from glacier.errors import InputError
 from glacier.figures import pyplot, save_figure
 from glacier.provenance import code_version
-from emulator.config import TrainConfig, load_config
+from emulator.config import TrainConfig, init_path, load_config
 from emulator.data import field_scales, split_labels, trained_ranges
 from emulator.metrics import FidelityAccumulator
 
@@ -158,7 +158,7 @@ def initial_model(config: TrainConfig, instructor: str | None):
     further: its architecture and field scales are kept, those of the config are not used."""
     from emulator.model import resolve
     from emulator.zoo import field_scaling, level_names, load_model, trainable_core
-    init = config.init.replace("{instructor}", str(instructor))
+    init = init_path(config.init, instructor)
     model_file, _ = resolve(init)
     model = trainable_core(load_model(model_file, compile=False))
     inputs, outputs = (list(d) for d in field_scaling(model))

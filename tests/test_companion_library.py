@@ -30,6 +30,16 @@ def elsewhere(tmp_path, monkeypatch):
     return tmp_path
 
 
+def _made_up_glacier():
+    """A 200 m cone of ice (thk in m) on the held-out Aletsch window, 32 x 32 cells at 100 m."""
+    state = topography_window("aletsch_100m", resolution=100.0, x0=420650, y0=5148950,
+                              nx=32, ny=32)
+    yy, xx = np.mgrid[0:32, 0:32]
+    state["thk"] = (("y", "x"), np.clip(200.0 - 12.0 * np.hypot(xx - 16, yy - 16), 0, None))
+    state["usurf"] = state.topg + state.thk
+    return state
+
+
 def _bundles(instructor):
     return sorted((COMPANION_LIBRARY / instructor).glob("v[0-9]*"))
 
@@ -66,11 +76,7 @@ def test_library_environment_variable_wins(elsewhere, monkeypatch):
 def test_companion_emulator_runs_on_a_100_m_glacier(instructor, elsewhere):
     """``emulator:<instructor>`` loads from the companion library and gives finite velocities,
     exactly zero where there is no ice, on the held-out Aletsch window with a made-up glacier."""
-    state = topography_window("aletsch_100m", resolution=100.0, x0=420650, y0=5148950,
-                              nx=32, ny=32)
-    yy, xx = np.mgrid[0:32, 0:32]
-    state["thk"] = (("y", "x"), np.clip(200.0 - 12.0 * np.hypot(xx - 16, yy - 16), 0, None))
-    state["usurf"] = state.topg + state.thk
+    state = _made_up_glacier()
     model = flow_model_from_spec(f"emulator:{instructor}")
     for name in ("arrhenius", "slidingco"):  # the middle of the trained range
         state[name] = (("y", "x"), np.full((32, 32), np.sqrt(np.prod(model.manifest["valid"][name]))))
@@ -92,11 +98,7 @@ def test_igm_export_computes_what_the_model_does(instructor, elsewhere):
 
     exported = [b for b in _bundles(instructor) if read_manifest(b).get("igm_export")]
     assert exported
-    state = topography_window("aletsch_100m", resolution=100.0, x0=420650, y0=5148950,
-                              nx=32, ny=32)
-    yy, xx = np.mgrid[0:32, 0:32]
-    state["thk"] = (("y", "x"), np.clip(200.0 - 12.0 * np.hypot(xx - 16, yy - 16), 0, None))
-    state["usurf"] = state.topg + state.thk
+    state = _made_up_glacier()
     for bundle in exported:
         model = flow_model_from_spec(f"emulator:path={bundle}")
         for name in ("arrhenius", "slidingco"):
