@@ -49,11 +49,14 @@ class TrainConfig:
     (emulator/layers.py SiaVelocity). ``sia_coupling``: coupling lengths (m); for each, the
     SIA velocities driven by the driving stress averaged over the ice within that length as
     more channels (emulator/layers.py CoupledSiaVelocity; the store's grid spacing turns them
-    into cells). ``symmetrize``: the saved model averages its
+    into cells). ``log_outputs``: the network predicts each velocity log-compressed,
+    asinh(u / 1 m a-1), and the model expands it (emulator/layers.py FieldScaling),
+    so that a speed scale that varies by orders of magnitude with A, c and the geometry is
+    an additive offset for the network. ``symmetrize``: the saved model averages its
     prediction over the 8 grid symmetries (exactly D4-equivariant, 8x the inference cost).
     ``init``: start from the weights of a trained emulator (bundle, training folder or .keras
-    file; its architecture, scales and SIA channels are kept, whatever ``sia_input`` and
-    ``sia_coupling`` say): fine-tuning, e.g. Stokes after hybrid; ``{instructor}`` in the path
+    file; its architecture, scales, SIA channels and output compression are kept, whatever
+    ``sia_input``, ``sia_coupling`` and ``log_outputs`` say): fine-tuning, e.g. Stokes after hybrid; ``{instructor}`` in the path
     stands for the store's instructor (``library/{instructor}/v002``).
     loss: ``mse`` or ``mae`` over ice cells (thk > ice_threshold, m), in m a-1, or
     ``relative_l1`` (1 - fidelity per sample) or ``pooled_l1`` (1 - fidelity of the batch's
@@ -83,6 +86,7 @@ class TrainConfig:
     scaling: str = _default("scaling")
     sia_input: bool = _default("sia_input")
     sia_coupling: list = _default("sia_coupling")
+    log_outputs: bool = _default("log_outputs")
     symmetrize: bool = _default("symmetrize")
     init: str | None = _default("init")
     levels: int = _default("levels")

@@ -14,6 +14,10 @@ from glacier.fields import SIA_FIELDS
 from emulator.augment import TRANSFORMS, channel_roles
 from emulator.energy import depth_average
 
+COMPRESSED_MAX = 12.0
+"""Largest compressed value |z| that ``FieldScaling(compressed=True)`` expands: sinh(12) =
+8.1e4 times the scale, above any glacier speed in m a-1 at a scale of 1 m a-1."""
+
 
 @keras.saving.register_keras_serializable(package="icebench")
 class FieldScaling(keras.layers.Layer):
@@ -21,26 +25,34 @@ class FieldScaling(keras.layers.Layer):
     units) or ``x * scales`` (``inverse=True``: network units -> physical units).
 
     ``fields`` names the channels and ``scales`` holds their scales in the fields' units, so
-    the scaling is part of the model and readable from its config.
+    the scaling is part of the model and readable from its config. ``compressed`` (inverse
+    only): the network's outputs are log-compressed, z = asinh(u / scale) (linear below the
+    scale, sign(u) log(2 |u| / scale) above it, as the SIA channels of ``SiaVelocity`` nearly
+    are), and are expanded to u = scale sinh(z), z clipped to +-``COMPRESSED_MAX``.
     """
 
-    def __init__(self, fields, scales, inverse=False, **kwargs):
+    def __init__(self, fields, scales, inverse=False, compressed=False, **kwargs):
         super().__init__(**kwargs)
         if len(fields) != len(scales):
             raise ValueError(f"{len(fields)} fields but {len(scales)} scales")
         if any(float(s) <= 0 for s in scales):
             raise ValueError(f"scales must be > 0, got {list(scales)}")
+        if compressed and not inverse:
+            raise ValueError("only the inverse scaling (network -> physical units) expands")
         self.fields = [str(f) for f in fields]
         self.scales = [float(s) for s in scales]
         self.inverse = bool(inverse)
+        self.compressed = bool(compressed)
 
     def call(self, x):
         scales = ops.convert_to_tensor(self.scales, dtype=x.dtype)
+        if self.compressed:
+            return scales * ops.sinh(ops.clip(x, -COMPRESSED_MAX, COMPRESSED_MAX))
         return x * scales if self.inverse else x / scales
 
     def get_config(self):
         return {**super().get_config(), "fields": self.fields, "scales": self.scales,
-                "inverse": self.inverse}
+                "inverse": self.inverse, "compressed": self.compressed}
 
 
 @keras.saving.register_keras_serializable(package="icebench")

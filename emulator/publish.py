@@ -283,6 +283,8 @@ def write_bundle(tmp: Path, train_dir: Path, model, store, summary: dict, versio
         (config.get("sia_input") or config.get("sia_coupling"),
          "the SIA channels are computed inside the model, not by IGM"),
         (config.get("symmetrize"), "the symmetry average wraps the core IGM would load"),
+        (config.get("log_outputs"), "the outputs are log-compressed, which IGM's output "
+                                    "scaling does not expand"),
         (config.get("loss") == "energy", "the network predicts velocities on levels, which "
                                          "IGM's iceflow_v1 does not read"))
         if flag]

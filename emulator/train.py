@@ -187,8 +187,8 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
     from emulator.batches import make_batches
     from emulator.checkpoint import EpochSetter, ResumableCheckpoint, read_state
     from emulator.energy import level_heights
-    from emulator.zoo import (build_model, field_scaling, level_names, load_model, symmetrized,
-                              with_velocity_fields)
+    from emulator.zoo import (COMPRESSED_SPEED, build_model, field_scaling, level_names,
+                              load_model, symmetrized, with_velocity_fields)
 
     config = config if isinstance(config, TrainConfig) else load_config(config)
     out = Path(out_dir)
@@ -228,7 +228,8 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
                             ice_threshold=config.ice_threshold, workers=config.workers,
                             targets=targets)
     in_scales = field_scales(data, config.inputs, config.scales, config.scaling)
-    out_scales = field_scales(data, config.outputs, config.scales, config.scaling)
+    out_scales = ([COMPRESSED_SPEED] * len(config.outputs) if config.log_outputs else
+                  field_scales(data, config.outputs, config.scales, config.scaling))
     dx = _single_spacing(data, "the energy loss") if energy else None
     coupling = ([length / _single_spacing(data, "sia_coupling") for length in config.sia_coupling]
                 if config.sia_coupling and not config.init else [])
@@ -241,11 +242,12 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
             levels = level_names(config.levels)
             model = build_model(config.architecture, config.inputs, levels, in_scales,
                                 [max(out_scales)] * len(levels), config.model,
-                                sia_input=config.sia_input, sia_coupling=coupling)
+                                sia_input=config.sia_input, sia_coupling=coupling,
+                                log_outputs=config.log_outputs)
         else:
             model = build_model(config.architecture, config.inputs, config.outputs, in_scales,
                                 out_scales, config.model, sia_input=config.sia_input,
-                                sia_coupling=coupling)
+                                sia_coupling=coupling, log_outputs=config.log_outputs)
         if config.level_head and not energy:
             model = with_velocity_fields(model, zeta)
         compile_model(model, config, len(train_data), dx)

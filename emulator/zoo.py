@@ -25,6 +25,10 @@ from emulator.layers import (CoupledSiaVelocity, CropLike, FieldScaling, GridSym
 
 ARCHITECTURES = ("cnn", "unet")
 
+COMPRESSED_SPEED = 1.0
+"""Reference speed (m a-1) of log-compressed outputs (``log_outputs``), that of the SIA
+channels too."""
+
 
 def _conv(x, filters, kernel, slope, name):
     x = layers.Conv2D(filters, kernel, padding="same", name=name)(x)
@@ -74,7 +78,8 @@ def pad_multiple(architecture: str, options: dict) -> int:
 
 def build_model(architecture: str, inputs: list[str], outputs: list[str],
                 in_scales: list[float], out_scales: list[float], options: dict | None = None,
-                sia_input: bool = False, sia_coupling: list[float] = ()) -> keras.Model:
+                sia_input: bool = False, sia_coupling: list[float] = (),
+                log_outputs: bool = False) -> keras.Model:
     """The full model: physical inputs (units of each field) -> velocities (m a-1).
 
     ``options`` are the keyword arguments of the core builder (``cnn_core``/``unet_core``);
@@ -103,7 +108,8 @@ def build_model(architecture: str, inputs: list[str], outputs: list[str],
     x = core(x)
     if multiple > 1:
         x = CropLike(name="crop")([x, inp])
-    out = FieldScaling(outputs, out_scales, inverse=True, name="velocities")(x)
+    out = FieldScaling(outputs, out_scales, inverse=True, compressed=log_outputs,
+                       name="velocities")(x)
     return keras.Model(inp, out, name=f"icebench_{architecture}")
 
 

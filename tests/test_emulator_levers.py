@@ -166,3 +166,29 @@ def test_coupled_sia_channels_average_the_driving_stress_over_the_ice():
         CoupledSiaVelocity(INPUTS, [0.0])
     with pytest.raises(InputError, match="sia_coupling lengths"):
         TrainConfig(sia_coupling=[-100.0])
+
+
+def test_log_outputs_expand_what_the_network_compresses(tmp_path):
+    """``log_outputs``: the output layer is the exact inverse of z = asinh(u / 1 m a-1) over
+    the speeds of glaciers (1e-3 to 1e4 m a-1, float32: 1e-5 relative), its cap bounds what
+    an untrained network can return, and the model round-trips through save and load."""
+    import keras
+    from emulator.layers import COMPRESSED_MAX, FieldScaling
+    from emulator.zoo import COMPRESSED_SPEED, build_model, load_model
+    u = np.array([-1e4, -30.0, -1e-3, 0.0, 2e-3, 0.7, 450.0, 9e3], dtype="float32")
+    z = np.arcsinh(u / COMPRESSED_SPEED)
+    expand = FieldScaling(["ubar"], [COMPRESSED_SPEED], inverse=True, compressed=True)
+    np.testing.assert_allclose(np.asarray(expand(z[:, None]))[:, 0], u, rtol=1e-5, atol=1e-9)
+    assert np.asarray(expand(np.array([[50.0]], "float32"))).item() == pytest.approx(
+        np.sinh(COMPRESSED_MAX), rel=1e-5)
+    with pytest.raises(ValueError, match="inverse"):
+        FieldScaling(["thk"], [300.0], compressed=True)
+    model = build_model("unet", INPUTS, OUTPUTS, [300, 0.3, 0.3, 78, 0.05],
+                        [COMPRESSED_SPEED] * 6, {"levels": 2, "filters": 4}, sia_input=True,
+                        log_outputs=True)
+    assert model.get_layer("velocities").compressed
+    x, _ = _glacier(2)
+    model.save(tmp_path / "m.keras")
+    again = load_model(tmp_path / "m.keras", compile=False)
+    assert isinstance(again, keras.Model) and again.get_layer("velocities").compressed
+    np.testing.assert_allclose(np.asarray(again(x)), np.asarray(model(x)), rtol=1e-6)
