@@ -76,6 +76,11 @@ def cmd_score(args) -> int:
     for domain, row in [*result["per_domain"].items(), ("all", result["all"])]:
         print(f"{domain} ({row['samples']} samples, {row['ice_cells']} ice cells)")
         print("\n".join(score_lines(row)))
+    print("per (A, c) draw: velbar / velsurf / velbase fidelity")
+    for group, row in result["per_parameters"].items():
+        fid = row["fidelity"]
+        print(f"  {group} (A {row['arrhenius']:.0f}, c {row['slidingco']:.3g}, {row['samples']} "
+              f"samples): {fid['velbar']:.3f} / {fid['velsurf']:.3f} / {fid['velbase']:.3f}")
     return 0
 
 

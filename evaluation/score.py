@@ -107,7 +107,19 @@ def store_velocity(data: xr.Dataset, index: int) -> dict[str, np.ndarray]:
     return {f: np.asarray(s[f].values, dtype=float) for f in VELOCITY_FIELDS}
 
 
-def _pooled(per_domain_sums: dict[str, dict], counts: dict[str, int]) -> dict:
+def parameter_group(data: xr.Dataset, index: int) -> str:
+    """The (A, c) draw sample ``index`` of a store was made under: ``<domain> runs p<k>`` for the
+    snapshots of the runs of parameter sample k (both climates), ``<domain> start p<k>`` for a
+    start state."""
+    s = data.isel(sample=int(index))
+    kind = "start" if str(s.climate.values) == "start" else "runs"
+    return f"{s.domain.values} {kind} p{int(s.param_sample.values)}"
+
+
+def _pooled(per_domain_sums: dict[str, dict], counts: dict[str, int],
+            per_group: dict[str, dict] | None = None) -> dict:
+    """Scores per glacier and pooled; with ``per_group`` ({group: {"sums", "samples",
+    "arrhenius", "slidingco"}}), per (A, c) draw as well (``per_parameters``)."""
     out = {"per_domain": {}, "all": None}
     total = None
     for domain in sorted(per_domain_sums):
@@ -117,12 +129,30 @@ def _pooled(per_domain_sums: dict[str, dict], counts: dict[str, int]) -> dict:
         total = add_sums(total, sums)
     out["all"] = {**scores(total), "samples": sum(counts.values()),
                   "ice_cells": total["velbar"]["cells"]}
+    if per_group is not None:
+        out["per_parameters"] = {
+            group: {**scores(g["sums"]), "samples": g["samples"],
+                    "arrhenius": g["arrhenius"], "slidingco": g["slidingco"]}
+            for group, g in sorted(per_group.items())}
     return out
+
+
+def _add_to_group(groups: dict, group: str, sums: dict, state: xr.Dataset) -> None:
+    """Add a sample's error sums to its (A, c) group; the group keeps the median A
+    (MPa-3 a-1) and c (MPa a1/3 m-1/3) under the ice of its first sample."""
+    if group not in groups:
+        ice = state.thk.values > 1.0
+        groups[group] = {"sums": None, "samples": 0,
+                         "arrhenius": float(np.median(state.arrhenius.values[ice])),
+                         "slidingco": float(np.median(state.slidingco.values[ice]))}
+    groups[group]["sums"] = add_sums(groups[group]["sums"], sums)
+    groups[group]["samples"] += 1
 
 
 def score_store(data: xr.Dataset, model: FlowModel, reference: FlowModel | None = None,
                 split: str = "test") -> dict:
-    """Score ``model`` on every sample of ``split``, per glacier (domain) and pooled.
+    """Score ``model`` on every sample of ``split``, per glacier (domain), per (A, c) draw of
+    each glacier (``per_parameters``, ``parameter_group``) and pooled.
 
     The reference is the store's own velocities (its instructor's), or ``reference`` run on the
     same states (two models on the same states). Also returns the median wall time (s) of the
@@ -130,18 +160,20 @@ def score_store(data: xr.Dataset, model: FlowModel, reference: FlowModel | None 
     """
     idx = split_indices(data, split)
     part = data.isel(sample=idx).load()
-    sums, counts, seconds = {}, {}, []
+    sums, counts, groups, seconds = {}, {}, {}, []
     for k in range(part.sizes["sample"]):
         domain = str(part.domain.values[k])
         state = store_state(part, k)
         vel, dt = timed_velocity(model, state)
         seconds.append(dt)
         ref = store_velocity(part, k) if reference is None else reference.velocity(state)
-        sums[domain] = add_sums(sums.get(domain), error_sums(vel, ref, state.thk.values))
+        sample_sums = error_sums(vel, ref, state.thk.values)
+        sums[domain] = add_sums(sums.get(domain), sample_sums)
         counts[domain] = counts.get(domain, 0) + 1
+        _add_to_group(groups, parameter_group(part, k), sample_sums, state)
     ref_name = reference.name if reference is not None else data.attrs.get("instructor", "store")
     return {"model": model.name, "reference": ref_name, "split": split,
-            "median_seconds": float(np.median(seconds)), **_pooled(sums, counts)}
+            "median_seconds": float(np.median(seconds)), **_pooled(sums, counts, groups)}
 
 
 def _sample_keys(data: xr.Dataset, idx: np.ndarray) -> list[tuple]:
@@ -169,15 +201,17 @@ def score_store_pair(data: xr.Dataset, reference: xr.Dataset, split: str = "test
     if gap > atol:
         raise InputError(f"matched snapshots differ in thickness by up to {gap:.3g} m: the stores "
                          "do not hold the same states")
-    sums, counts = {}, {}
+    sums, counts, groups = {}, {}, {}
     for k in range(a.sizes["sample"]):
         domain = str(a.domain.values[k])
         s = error_sums(store_velocity(a, k), store_velocity(b, k), a.thk.values[k])
         sums[domain] = add_sums(sums.get(domain), s)
         counts[domain] = counts.get(domain, 0) + 1
+        _add_to_group(groups, parameter_group(a, k), s, store_state(a, k))
     return {"model": data.attrs.get("instructor", "store"),
             "reference": reference.attrs.get("instructor", "reference store"), "split": split,
-            "unmatched": int(len(ia) + len(ib) - 2 * len(pairs)), **_pooled(sums, counts)}
+            "unmatched": int(len(ia) + len(ib) - 2 * len(pairs)),
+            **_pooled(sums, counts, groups)}
 
 
 def last_samples(data: xr.Dataset, split: str = "test") -> dict[str, int]:

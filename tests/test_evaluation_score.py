@@ -144,6 +144,10 @@ def test_score_store_per_glacier(small_state, tmp_path):
     assert result["per_domain"]["glacier_b"]["rel_l2"]["velsurf"] == pytest.approx(0.25, abs=1e-5)
     assert 0.75 < result["all"]["fidelity"]["velbar"] < 1.0
     assert last_samples(data) == {"glacier_a": 1, "glacier_b": 2}
+    groups = result["per_parameters"]
+    assert sum(g["samples"] for g in groups.values()) == 3
+    assert all(g["arrhenius"] > 0 and g["slidingco"] > 0 for g in groups.values())
+    assert {name.split()[0] for name in groups} == {"glacier_a", "glacier_b"}
     two_models = score_store(data, flow_model_from_spec("sia"), reference=flow_model_from_spec("sia"))
     assert two_models["all"]["fidelity"]["velsurf"] == 1.0
 
