@@ -49,7 +49,7 @@ def _stages(tmp_path, script):
 
 
 def test_stage_output_goes_to_the_log_and_one_line_to_the_terminal(tmp_path):
-    out, log = _stages(tmp_path, 'demo() { echo "compiling foo.c"; sleep 1; }\n'
+    out, log = _stages(tmp_path, 'demo() { echo "compiling foo.c"; sleep 3; }\n'
                                  'stage demo "demo stage" demo')
     assert out.returncode == 0, out.stdout + out.stderr
     lines = out.stdout.splitlines()
