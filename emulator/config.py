@@ -56,8 +56,9 @@ class TrainConfig:
     prediction over the 8 grid symmetries (exactly D4-equivariant, 8x the inference cost).
     ``init``: start from the weights of a trained emulator (bundle, training folder or .keras
     file; its architecture, scales, SIA channels and output compression are kept, whatever
-    ``sia_input``, ``sia_coupling`` and ``log_outputs`` say): fine-tuning, e.g. Stokes after hybrid; ``{instructor}`` in the path
-    stands for the store's instructor (``library/{instructor}/v002``).
+    ``sia_input``, ``sia_coupling`` and ``log_outputs`` say): fine-tuning, e.g. Stokes after
+    hybrid; ``{instructor}`` in the path stands for the store's instructor
+    (``library/{instructor}/v002``).
     loss: ``mse`` or ``mae`` over ice cells (thk > ice_threshold, m), in m a-1, or
     ``relative_l1`` (1 - fidelity per sample) or ``pooled_l1`` (1 - fidelity of the batch's
     samples pooled, as a glacier's are), weighted per output by ``field_weights``; or
