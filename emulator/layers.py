@@ -14,6 +14,10 @@ from glacier.fields import SIA_FIELDS
 from emulator.augment import TRANSFORMS, channel_roles
 from emulator.energy import depth_average
 
+COMPRESSED_SPEED = 1.0
+"""Reference speed (m a-1) of the log-compressed velocities: the SIA channels' and the
+outputs' of ``log_outputs`` emulators."""
+
 COMPRESSED_MAX = 12.0
 """Largest compressed value |z| that ``FieldScaling(compressed=True)`` expands: sinh(12) =
 8.1e4 times the scale, above any glacier speed in m a-1 at a scale of 1 m a-1."""
@@ -110,7 +114,7 @@ class SiaVelocity(keras.layers.Layer):
     Output: (batch, y, x, 2) or (..., 4), x and y components in that order per velocity.
     """
 
-    def __init__(self, fields, reference_speed=1.0, **kwargs):
+    def __init__(self, fields, reference_speed=COMPRESSED_SPEED, **kwargs):
         super().__init__(**kwargs)
         self.fields = [str(f) for f in fields]
         missing = set(SIA_FIELDS) - set(self.fields)
@@ -165,7 +169,7 @@ class CoupledSiaVelocity(keras.layers.Layer):
     with the grid. Output: (batch, y, x, 2 or 4 per length), x then y per velocity.
     """
 
-    def __init__(self, fields, sigmas, reference_speed=1.0, **kwargs):
+    def __init__(self, fields, sigmas, reference_speed=COMPRESSED_SPEED, **kwargs):
         super().__init__(**kwargs)
         self.fields = [str(f) for f in fields]
         missing = set(SIA_FIELDS) - set(self.fields)

@@ -187,8 +187,9 @@ def train(store, config=None, out_dir="results/emulators/run", callbacks=(),
     from emulator.batches import make_batches
     from emulator.checkpoint import EpochSetter, ResumableCheckpoint, read_state
     from emulator.energy import level_heights
-    from emulator.zoo import (COMPRESSED_SPEED, build_model, field_scaling, level_names,
-                              load_model, symmetrized, with_velocity_fields)
+    from emulator.layers import COMPRESSED_SPEED
+    from emulator.zoo import (build_model, field_scaling, level_names, load_model, symmetrized,
+                              with_velocity_fields)
 
     config = config if isinstance(config, TrainConfig) else load_config(config)
     out = Path(out_dir)

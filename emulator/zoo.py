@@ -25,10 +25,6 @@ from emulator.layers import (CoupledSiaVelocity, CropLike, FieldScaling, GridSym
 
 ARCHITECTURES = ("cnn", "unet")
 
-COMPRESSED_SPEED = 1.0
-"""Reference speed (m a-1) of log-compressed outputs (``log_outputs``), that of the SIA
-channels too."""
-
 
 def _conv(x, filters, kernel, slope, name):
     x = layers.Conv2D(filters, kernel, padding="same", name=name)(x)

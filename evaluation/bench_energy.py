@@ -20,7 +20,8 @@ import time
 
 import numpy as np
 
-FIELDS = ("ubar", "vbar", "uvelsurf", "vvelsurf", "uvelbase", "vvelbase")
+from glacier.fields import VELOCITY_FIELDS
+from evaluation.runs import add_run_arguments, solved_snapshots
 
 
 def energy_fields(result: dict) -> dict[str, np.ndarray]:
@@ -36,40 +37,34 @@ def energy_fields(result: dict) -> dict[str, np.ndarray]:
 
 
 def rows(paths: list[str], snapshots: list[int], levels: int, iterations: int) -> list[dict]:
-    import xarray as xr
-
     from emulator.energy import minimise_energy
     from glacier.fields import grid_spacing, surface_slopes
     from glacier.metrics import fidelity_scores
 
     out = []
-    for path in paths:
-        with xr.open_dataset(path) as ds:
-            run = ds.load()
-        solved = np.flatnonzero(run.stokes_solved.values & run.stokes_converged.values)
+    for path, run, index in solved_snapshots(paths, snapshots):
         dx = grid_spacing(run)
-        for k in snapshots:
-            snap = run.isel(time=int(solved[k]))
-            thk = snap.thk.values
-            sx, sy = surface_slopes(snap.usurf.values, dx)
-            t0 = time.perf_counter()
-            result = minimise_energy(thk, sx, sy, run.arrhenius.values, run.slidingco.values,
-                                     dx, levels=levels, max_iterations=iterations)
-            seconds = time.perf_counter() - t0
-            stokes = {f: snap[f"stokes_{f}"].values for f in FIELDS}
-            hybrid = {f: snap[f"hybrid_{f}"].values for f in FIELDS}
-            mine = energy_fields(result)
-            ice = thk > 1.0
-            out.append({
-                "run": "/".join(path.split("/")[-3:]), "time_a": float(snap.time),
-                "A": float(np.median(run.arrhenius.values[ice])),
-                "c": float(np.median(run.slidingco.values[ice])),
-                "stokes_mean": float(np.hypot(stokes["ubar"], stokes["vbar"])[ice].mean()),
-                "energy_mean": float(np.hypot(mine["ubar"], mine["vbar"])[ice].mean()),
-                "energy": fidelity_scores(mine, stokes, thk)["fidelity"],
-                "hybrid": fidelity_scores(hybrid, stokes, thk)["fidelity"],
-                "iterations": result["iterations"], "seconds": seconds})
-            print(_line(out[-1]), flush=True)
+        snap = run.isel(time=index)
+        thk = snap.thk.values
+        sx, sy = surface_slopes(snap.usurf.values, dx)
+        t0 = time.perf_counter()
+        result = minimise_energy(thk, sx, sy, run.arrhenius.values, run.slidingco.values,
+                                 dx, levels=levels, max_iterations=iterations)
+        seconds = time.perf_counter() - t0
+        stokes = {f: snap[f"stokes_{f}"].values for f in VELOCITY_FIELDS}
+        hybrid = {f: snap[f"hybrid_{f}"].values for f in VELOCITY_FIELDS}
+        mine = energy_fields(result)
+        ice = thk > 1.0
+        out.append({
+            "run": "/".join(path.split("/")[-3:]), "time_a": float(snap.time),
+            "A": float(np.median(run.arrhenius.values[ice])),
+            "c": float(np.median(run.slidingco.values[ice])),
+            "stokes_mean": float(np.hypot(stokes["ubar"], stokes["vbar"])[ice].mean()),
+            "energy_mean": float(np.hypot(mine["ubar"], mine["vbar"])[ice].mean()),
+            "energy": fidelity_scores(mine, stokes, thk)["fidelity"],
+            "hybrid": fidelity_scores(hybrid, stokes, thk)["fidelity"],
+            "iterations": result["iterations"], "seconds": seconds})
+        print(_line(out[-1]), flush=True)
     return out
 
 
@@ -83,9 +78,7 @@ def _line(r: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", nargs="+", required=True, help="run files of a generation")
-    parser.add_argument("--snapshots", type=int, nargs="+", default=[-1],
-                        help="indices among each run's Stokes-solved snapshots")
+    add_run_arguments(parser, [-1])
     parser.add_argument("--levels", type=int, default=6)
     parser.add_argument("--iterations", type=int, default=3000)
     args = parser.parse_args()

@@ -31,17 +31,8 @@ import time
 
 import numpy as np
 
-FIELDS = ("ubar", "vbar", "uvelsurf", "vvelsurf", "uvelbase", "vvelbase")
-
-
-def run_state(run, index: int):
-    """Snapshot ``index`` of a run file as a flow-model state."""
-    from glacier.fields import make_state
-
-    snap = run.isel(time=index)
-    fields = {k: snap[k].values for k in ("thk", "topg", "arrhenius", "slidingco", "icemask")
-              if k in snap}
-    return make_state(run.x.values, run.y.values, **fields)
+from glacier.fields import VELOCITY_FIELDS
+from evaluation.runs import add_run_arguments, run_state, solved_snapshots
 
 
 def refined_state(state, factor: int):
@@ -70,58 +61,49 @@ def coarsened(fields: dict, factor: int) -> dict[str, np.ndarray]:
 def _solve(model, state) -> tuple[dict[str, np.ndarray], float]:
     t0 = time.perf_counter()
     vel = model.velocity(state)
-    return {f: vel[f].values for f in FIELDS}, time.perf_counter() - t0
+    return {f: vel[f].values for f in VELOCITY_FIELDS}, time.perf_counter() - t0
 
 
 def rows(paths, snapshots, layers: int, fine_layers: int, refine: int, stokes_refine: bool,
          max_cells: int) -> list[dict]:
-    import xarray as xr
-
     from glacier.flow import get_flow_model
     from glacier.metrics import fidelity_scores
 
     out = []
-    for path in paths:
-        with xr.open_dataset(path) as ds:
-            run = ds.load()
-        solved = np.flatnonzero(run.stokes_solved.values & run.stokes_converged.values)
-        for k in snapshots:
-            index = int(solved[k])
-            state = run_state(run, index)
-            thk = state.thk.values
-            ice = thk > 1.0
-            stored = {name: {f: run[f"{name}_{f}"].values[index] for f in FIELDS}
-                      for name in ("hybrid", "stokes")}
-            stokes, t_stokes = _solve(get_flow_model("stokes", layers=layers), state)
-            stokes_fine, t_stokes_fine = _solve(get_flow_model("stokes", layers=fine_layers),
-                                                state)
-            hybrid, t_hybrid = _solve(get_flow_model("hybrid"), state)
-            fine, t_fine = _solve(get_flow_model("hybrid"), refined_state(state, refine))
-            hybrid_fine = coarsened(fine, refine)
-            stokes_grid, t_grid = {f: np.nan for f in ("velbar", "velsurf")}, float("nan")
-            if stokes_refine and ice.sum() <= max_cells:
-                fine_stokes, t_grid = _solve(get_flow_model("stokes", layers=layers),
-                                             refined_state(state, refine))
-                stokes_grid = fidelity_scores(stokes, coarsened(fine_stokes, refine),
-                                              thk)["fidelity"]
+    for path, run, index in solved_snapshots(paths, snapshots):
+        state = run_state(run, index)
+        thk = state.thk.values
+        ice = thk > 1.0
 
-            def fid(a, b):
-                return fidelity_scores(a, b, thk)["fidelity"]
+        def fid(a, b):
+            return fidelity_scores(a, b, thk)["fidelity"]
 
-            out.append({
-                "run": "/".join(path.split("/")[-3:]), "time_a": float(run.time[index]),
-                "ice_cells": int(ice.sum()), "max_thk": float(thk.max()),
-                "A": float(np.median(run.arrhenius.values[ice])),
-                "c": float(np.median(run.slidingco.values[ice])),
-                "stokes_mean": float(np.hypot(stokes["ubar"], stokes["vbar"])[ice].mean()),
-                "stokes_layers": fid(stokes, stokes_fine), "stokes_grid": stokes_grid,
-                "hybrid_grid": fid(hybrid, hybrid_fine),
-                "hybrid_vs_stokes": fid(hybrid, stokes_fine),
-                "stored_stokes": fid(stored["stokes"], stokes),
-                "stored_hybrid": fid(stored["hybrid"], hybrid),
-                "seconds": {"stokes": t_stokes, "stokes_fine": t_stokes_fine,
-                            "hybrid": t_hybrid, "hybrid_fine": t_fine, "stokes_grid": t_grid}})
-            print(_line(out[-1]), flush=True)
+        stored = {name: {f: run[f"{name}_{f}"].values[index] for f in VELOCITY_FIELDS}
+                  for name in ("hybrid", "stokes")}
+        stokes, t_stokes = _solve(get_flow_model("stokes", layers=layers), state)
+        stokes_fine, t_stokes_fine = _solve(get_flow_model("stokes", layers=fine_layers), state)
+        hybrid, t_hybrid = _solve(get_flow_model("hybrid"), state)
+        fine_state = refined_state(state, refine)
+        fine, t_fine = _solve(get_flow_model("hybrid"), fine_state)
+        hybrid_fine = coarsened(fine, refine)
+        stokes_grid, t_grid = {f: np.nan for f in ("velbar", "velsurf")}, float("nan")
+        if stokes_refine and ice.sum() <= max_cells:
+            fine_stokes, t_grid = _solve(get_flow_model("stokes", layers=layers), fine_state)
+            stokes_grid = fid(stokes, coarsened(fine_stokes, refine))
+        out.append({
+            "run": "/".join(path.split("/")[-3:]), "time_a": float(run.time[index]),
+            "ice_cells": int(ice.sum()), "max_thk": float(thk.max()),
+            "A": float(np.median(run.arrhenius.values[ice])),
+            "c": float(np.median(run.slidingco.values[ice])),
+            "stokes_mean": float(np.hypot(stokes["ubar"], stokes["vbar"])[ice].mean()),
+            "stokes_layers": fid(stokes, stokes_fine), "stokes_grid": stokes_grid,
+            "hybrid_grid": fid(hybrid, hybrid_fine),
+            "hybrid_vs_stokes": fid(hybrid, stokes_fine),
+            "stored_stokes": fid(stored["stokes"], stokes),
+            "stored_hybrid": fid(stored["hybrid"], hybrid),
+            "seconds": {"stokes": t_stokes, "stokes_fine": t_stokes_fine,
+                        "hybrid": t_hybrid, "hybrid_fine": t_fine, "stokes_grid": t_grid}})
+        print(_line(out[-1]), flush=True)
     return out
 
 
@@ -140,9 +122,7 @@ def _line(r: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", nargs="+", required=True, help="run files of a generation")
-    parser.add_argument("--snapshots", type=int, nargs="+", default=[0, -1],
-                        help="indices among each run's Stokes-solved snapshots")
+    add_run_arguments(parser, [0, -1])
     parser.add_argument("--layers", type=int, default=3, help="the data's Stokes layers")
     parser.add_argument("--fine-layers", type=int, default=6)
     parser.add_argument("--refine", type=int, default=2, help="grid refinement factor")

@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-FIELDS = ("ubar", "vbar", "uvelsurf", "vvelsurf", "uvelbase", "vvelbase")
+from glacier.fields import VELOCITY_FIELDS
 
 
 def smoothed(fields: dict, ice: np.ndarray) -> dict[str, np.ndarray]:
@@ -31,7 +31,7 @@ def smoothed(fields: dict, ice: np.ndarray) -> dict[str, np.ndarray]:
 
     weight = np.maximum(uniform_filter(ice.astype(float), 3), 1e-9)
     return {f: np.where(ice, uniform_filter(np.where(ice, fields[f], 0.0), 3) / weight, 0.0)
-            for f in FIELDS}
+            for f in VELOCITY_FIELDS}
 
 
 def table(store: str, split: str, model_path: str | None) -> dict:
@@ -44,26 +44,28 @@ def table(store: str, split: str, model_path: str | None) -> dict:
         from emulator.model import EmulatorFlowModel
         model = EmulatorFlowModel.load(model_path, out_of_range="warn")
     data = open_store(store)
+    part = data.isel(sample=split_indices(data, split)).load()
     sums = {}
-    for i in split_indices(data, split):
-        part = data.isel(sample=[i]).load()
-        glacier = str(part.domain.values[0])
-        state = store_state(part, 0)
-        ref = store_velocity(part, 0)
+    for k in range(part.sizes["sample"]):
+        glacier = str(part.domain.values[k])
+        state = store_state(part, k)
+        ref = store_velocity(part, k)
         thk = state.thk.values
         ice = thk > 1.0
-        pairs = {"detail": (smoothed(ref, ice), ref)}
+        ref_smooth = smoothed(ref, ice)
+        pairs = {"detail": (ref_smooth, ref)}
         if model is not None:
             vel = model.velocity(state)
-            mine = {f: vel[f].values for f in FIELDS}
+            mine = {f: vel[f].values for f in VELOCITY_FIELDS}
             speed = np.hypot(mine["ubar"], mine["vbar"])[ice].sum()
             factor = np.hypot(ref["ubar"], ref["vbar"])[ice].sum() / max(speed, 1e-12)
-            pairs.update({"emulator": (mine, ref), "vs smoothed": (mine, smoothed(ref, ice)),
-                          "both smoothed": (smoothed(mine, ice), smoothed(ref, ice)),
-                          "rescaled": ({f: factor * mine[f] for f in FIELDS}, ref)})
+            pairs.update({"emulator": (mine, ref), "vs smoothed": (mine, ref_smooth),
+                          "both smoothed": (smoothed(mine, ice), ref_smooth),
+                          "rescaled": ({f: factor * mine[f] for f in VELOCITY_FIELDS}, ref)})
         for name, (a, b) in pairs.items():
+            sample_sums = error_sums(a, b, thk)
             for key in ((glacier, name), ("all", name)):
-                sums[key] = add_sums(sums.get(key), error_sums(a, b, thk))
+                sums[key] = add_sums(sums.get(key), sample_sums)
     out = {}
     for (glacier, name), s in sorted(sums.items()):
         out.setdefault(glacier, {})[name] = round(scores(s)["fidelity"]["velbar"], 3)

@@ -16,7 +16,7 @@ import xarray as xr
 from glacier.errors import InputError
 from glacier.fields import VELOCITY_FIELDS, make_state
 from glacier.flow import FlowModel
-from glacier.metrics import add_sums, error_sums, scores
+from glacier.metrics import ICE_THRESHOLD, add_sums, error_sums, scores
 from evaluation.timing import timed_velocity
 
 MATCH_KEYS = ("domain", "climate", "param_sample", "time")
@@ -137,14 +137,17 @@ def _pooled(per_domain_sums: dict[str, dict], counts: dict[str, int],
     return out
 
 
-def _add_to_group(groups: dict, group: str, sums: dict, state: xr.Dataset) -> None:
-    """Add a sample's error sums to its (A, c) group; the group keeps the median A
-    (MPa-3 a-1) and c (MPa a1/3 m-1/3) under the ice of its first sample."""
+def _add_to_group(groups: dict, data: xr.Dataset, index: int, sums: dict) -> None:
+    """Add the error sums of sample ``index`` of ``data`` to its (A, c) group
+    (``parameter_group``); the group keeps the median A (MPa-3 a-1) and c (MPa a1/3 m-1/3)
+    under the ice of its first sample."""
+    group = parameter_group(data, index)
     if group not in groups:
-        ice = state.thk.values > 1.0
+        s = data.isel(sample=int(index))
+        ice = s.thk.values > ICE_THRESHOLD
         groups[group] = {"sums": None, "samples": 0,
-                         "arrhenius": float(np.median(state.arrhenius.values[ice])),
-                         "slidingco": float(np.median(state.slidingco.values[ice]))}
+                         "arrhenius": float(np.median(s.arrhenius.values[ice])),
+                         "slidingco": float(np.median(s.slidingco.values[ice]))}
     groups[group]["sums"] = add_sums(groups[group]["sums"], sums)
     groups[group]["samples"] += 1
 
@@ -170,7 +173,7 @@ def score_store(data: xr.Dataset, model: FlowModel, reference: FlowModel | None 
         sample_sums = error_sums(vel, ref, state.thk.values)
         sums[domain] = add_sums(sums.get(domain), sample_sums)
         counts[domain] = counts.get(domain, 0) + 1
-        _add_to_group(groups, parameter_group(part, k), sample_sums, state)
+        _add_to_group(groups, part, k, sample_sums)
     ref_name = reference.name if reference is not None else data.attrs.get("instructor", "store")
     return {"model": model.name, "reference": ref_name, "split": split,
             "median_seconds": float(np.median(seconds)), **_pooled(sums, counts, groups)}
@@ -207,7 +210,7 @@ def score_store_pair(data: xr.Dataset, reference: xr.Dataset, split: str = "test
         s = error_sums(store_velocity(a, k), store_velocity(b, k), a.thk.values[k])
         sums[domain] = add_sums(sums.get(domain), s)
         counts[domain] = counts.get(domain, 0) + 1
-        _add_to_group(groups, parameter_group(a, k), s, store_state(a, k))
+        _add_to_group(groups, a, k, s)
     return {"model": data.attrs.get("instructor", "store"),
             "reference": reference.attrs.get("instructor", "reference store"), "split": split,
             "unmatched": int(len(ia) + len(ib) - 2 * len(pairs)),

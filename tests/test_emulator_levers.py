@@ -173,8 +173,8 @@ def test_log_outputs_expand_what_the_network_compresses(tmp_path):
     the speeds of glaciers (1e-3 to 1e4 m a-1, float32: 1e-5 relative), its cap bounds what
     an untrained network can return, and the model round-trips through save and load."""
     import keras
-    from emulator.layers import COMPRESSED_MAX, FieldScaling
-    from emulator.zoo import COMPRESSED_SPEED, build_model, load_model
+    from emulator.layers import COMPRESSED_MAX, COMPRESSED_SPEED, FieldScaling
+    from emulator.zoo import build_model, load_model
     u = np.array([-1e4, -30.0, -1e-3, 0.0, 2e-3, 0.7, 450.0, 9e3], dtype="float32")
     z = np.arcsinh(u / COMPRESSED_SPEED)
     expand = FieldScaling(["ubar"], [COMPRESSED_SPEED], inverse=True, compressed=True)
